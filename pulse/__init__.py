@@ -1,0 +1,1 @@
+"""Community Pulse: the parts that are not Kafka-facing (CLI, settings, local stack, warehouse)."""

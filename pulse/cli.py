@@ -1,0 +1,232 @@
+"""`pulse`: the one console script. Exit codes: 0 ok, 1 failure, 2 usage."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from pulse.errors import PulseError
+from pulse.settings import Settings
+
+app = typer.Typer(
+    help="Community Pulse: micro-community engagement pipeline (Kafka -> Postgres -> dbt -> BI).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=True)
+out = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+    )
+    # kafka-python is chatty about reconnects we already retry and report ourselves.
+    logging.getLogger("kafka").setLevel(logging.ERROR if not verbose else logging.INFO)
+
+
+def _friendly(func: F) -> F:
+    """Turn the project's own errors (and unreachable services) into one line and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PulseError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1) from None
+        except ConnectionError as error:
+            console.print(f"[red]error:[/red] a service is unreachable: {error}")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Community Pulse command line. Configuration comes from PULSE_* environment variables."""
+    _configure_logging(verbose)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+# -- local stack -------------------------------------------------------------------------------
+
+
+@app.command()
+@_friendly
+def up() -> None:
+    """Start the embedded PostgreSQL and Kafka broker, create topics, print PULSE_* exports."""
+    from pulse.localstack import LocalStack
+    from streaming.topics import ensure_topics, pipeline_topics
+
+    settings = _settings()
+    stack = LocalStack(settings.state_dir)
+    with console.status("starting PostgreSQL and the Tansu broker..."):
+        info = stack.up()
+        created = ensure_topics(info.kafka_bootstrap, pipeline_topics(settings))
+    console.print(
+        f"[green]up[/green]: PostgreSQL on 127.0.0.1:{info.pg_port}, "
+        f"Kafka on {info.kafka_bootstrap}" + (f"; created {', '.join(created)}" if created else "")
+    )
+    out.print(f"export PULSE_KAFKA_BOOTSTRAP={info.kafka_bootstrap}", highlight=False)
+    out.print(f"export PULSE_PG_DSN={info.pg_dsn}", highlight=False)
+    out.print(f"export PULSE_STATE_DIR={stack.state_dir}", highlight=False)
+
+
+@app.command()
+@_friendly
+def down(
+    purge: Annotated[bool, typer.Option(help="Also delete the state folder (all data).")] = False,
+) -> None:
+    """Stop the embedded services (and with --purge, delete their data)."""
+    from pulse.localstack import LocalStack
+
+    stack = LocalStack(_settings().state_dir)
+    stack.down(purge=purge)
+    console.print("[green]down[/green]" + (" (state folder removed)" if purge else ""))
+
+
+@app.command()
+@_friendly
+def status() -> None:
+    """Show services, per-partition topic end vs stored offsets, and raw row counts."""
+    from pulse.status import render_status
+
+    render_status(_settings(), out)
+
+
+# -- warehouse ---------------------------------------------------------------------------------
+
+
+@db_app.command("init")
+@_friendly
+def db_init() -> None:
+    """Create schemas, raw tables and roles (idempotent). Role passwords: PULSE_*_PASSWORD."""
+    import os
+
+    from pulse.runtime import resolve_endpoints
+    from pulse.warehouse import ROLES, init_warehouse
+
+    endpoints = resolve_endpoints(_settings())
+    passwords = {
+        role: os.environ[f"PULSE_{role.removeprefix('pulse_').upper()}_PASSWORD"]
+        for role in ROLES
+        if os.environ.get(f"PULSE_{role.removeprefix('pulse_').upper()}_PASSWORD")
+    }
+    init_warehouse(endpoints.pg_dsn, passwords)
+    console.print(
+        "[green]warehouse ready[/green]: schemas raw, quality, marts; roles " + ", ".join(ROLES)
+    )
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+@app.command()
+@_friendly
+def consume(
+    stop_when_idle: Annotated[
+        float | None,
+        typer.Option(help="Exit 0 after this many seconds with nothing new.", min=0.1),
+    ] = None,
+) -> None:
+    """Stream community.events.v1 into raw (exactly-once effect). SIGTERM flushes and exits 0."""
+    from pulse.runtime import resolve_endpoints
+    from streaming.consumer import IngestConsumer
+    from streaming.topics import ensure_topics, pipeline_topics
+
+    settings = _settings()
+    endpoints = resolve_endpoints(settings)
+    ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
+    consumer = IngestConsumer(ingest_config(settings, endpoints, stop_when_idle))
+    consumer.install_signal_handlers()
+    report = consumer.run()
+    console.print(
+        f"[green]consumed[/green] {report.messages:,} messages in {report.seconds:.1f} s: "
+        f"{report.inserted:,} stored, {report.duplicates:,} duplicates, "
+        f"{report.dead_letters:,} dead letters"
+        + (f" {dict(sorted(report.dead_letters_by_reason.items()))}" if report.dead_letters else "")
+    )
+
+
+def ingest_config(settings: Settings, endpoints: Any, stop_when_idle: float | None) -> Any:
+    from streaming.consumer import IngestConfig
+
+    return IngestConfig(
+        bootstrap=endpoints.kafka_bootstrap,
+        pg_dsn=endpoints.pg_dsn,
+        pseudonym_key=endpoints.pseudonym_key,
+        topic=settings.events_topic,
+        dlq_topic=settings.dlq_topic,
+        group=settings.consumer_group,
+        batch_max_events=settings.batch_max_events,
+        batch_max_age_s=settings.batch_max_age_ms / 1000,
+        future_tolerance_s=settings.future_tolerance_s,
+        stop_when_idle_s=stop_when_idle,
+    )
+
+
+@app.command()
+@_friendly
+def generate(
+    events: Annotated[
+        int, typer.Option(help="About this many valid, unique events.", min=1)
+    ] = 20_000,
+    days: Annotated[int, typer.Option(help="Days of activity, ending today (UTC).", min=1)] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same events.")] = 42,
+    brands: Annotated[int, typer.Option(help="Number of brands.", min=1)] = 3,
+    invalid_share: Annotated[
+        float, typer.Option(help="Share of invalid messages mixed in.", min=0.0, max=0.5)
+    ] = 0.005,
+    duplicate_share: Annotated[
+        float, typer.Option(help="Share of valid messages sent twice.", min=0.0, max=0.5)
+    ] = 0.01,
+) -> None:
+    """Produce realistic micro-community traffic (seeded) to the inbound topic."""
+    from pulse.generator import GeneratorConfig, produce
+    from pulse.generator import generate as generate_messages
+    from pulse.runtime import resolve_endpoints
+    from streaming.topics import ensure_topics, pipeline_topics
+
+    settings = _settings()
+    endpoints = resolve_endpoints(settings)
+    ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
+    config = GeneratorConfig(
+        seed=seed,
+        events=events,
+        days=days,
+        brands=brands,
+        invalid_share=invalid_share,
+        duplicate_share=duplicate_share,
+    )
+    report = produce(
+        generate_messages(config),
+        endpoints.kafka_bootstrap,
+        settings.events_topic,
+        show_progress=sys.stderr.isatty(),
+        total=int(events * (1 + duplicate_share + invalid_share)),
+    )
+    console.print(f"[green]produced[/green] to {settings.events_topic}: {report}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,46 @@
+"""Where the services are: the environment's, or else the embedded stack's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pulse.errors import ConfigurationError
+from pulse.localstack import LocalStack
+from pulse.settings import Settings
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Resolved connection details. `pseudonym_key` is secret: never log this object."""
+
+    kafka_bootstrap: str
+    pg_dsn: str
+    pseudonym_key: str
+
+    def __repr__(self) -> str:
+        return f"Endpoints(kafka_bootstrap={self.kafka_bootstrap!r}, pg_dsn=***, key=***)"
+
+
+def resolve_endpoints(settings: Settings) -> Endpoints:
+    """Environment first; whatever it leaves unset comes from the embedded stack.
+
+    Raises:
+        StackNotRunning: a value must come from the embedded stack and it was never started.
+        ConfigurationError: an external warehouse is configured without a pseudonym key.
+    """
+    stack = LocalStack(settings.state_dir)
+    needs_stack = settings.kafka_bootstrap is None or settings.pg_dsn is None
+    info = stack.require_info() if needs_stack else None
+    kafka = settings.kafka_bootstrap or info.kafka_bootstrap  # type: ignore[union-attr]
+    dsn = settings.pg_dsn.get_secret_value() if settings.pg_dsn else info.pg_dsn  # type: ignore[union-attr]
+    if settings.pseudonym_key is not None:
+        key = settings.pseudonym_key.get_secret_value()
+    elif settings.pg_dsn is None:
+        key = stack.pseudonym_key()
+    else:
+        raise ConfigurationError(
+            "PULSE_PSEUDONYM_KEY must be set when PULSE_PG_DSN points at an external warehouse"
+        )
+    if not key:
+        raise ConfigurationError("PULSE_PSEUDONYM_KEY is empty")
+    return Endpoints(kafka_bootstrap=kafka, pg_dsn=dsn, pseudonym_key=key)

@@ -1,0 +1,67 @@
+"""Configuration, read from `PULSE_*` environment variables only.
+
+Entry points (the CLI, the DAGs, the consumer service) build one `Settings` and pass it down;
+library code never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of Community Pulse. Unset connection settings mean "use the embedded stack"."""
+
+    model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore")
+
+    # connections
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers (host:port[,host:port]). Unset: the embedded broker.",
+    )
+    pg_dsn: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL connection string of the warehouse. Unset: the embedded server.",
+    )
+    state_dir: Path = Field(
+        default=Path(".pulse"),
+        description="Folder of the embedded stack (data, logs, ports).",
+    )
+
+    # privacy
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC key that turns member ids into member keys. Required with an external "
+            "warehouse; the embedded stack keeps a generated one in its state folder."
+        ),
+    )
+    min_group_size: int = Field(
+        default=5,
+        ge=1,
+        description="Community-periods with fewer active members show no member-derived figures.",
+    )
+
+    # topics
+    events_topic: str = Field(default="community.events.v1", description="Inbound topic.")
+    dlq_topic: str = Field(default="community.events.dlq.v1", description="Dead-letter topic.")
+    metrics_topic: str = Field(default="community.metrics.v1", description="Outbound metrics.")
+    alerts_topic: str = Field(default="community.alerts.v1", description="Outbound alerts.")
+    events_partitions: int = Field(
+        default=6, ge=1, description="Partitions of the inbound topic when `pulse up` creates it."
+    )
+
+    # ingest
+    consumer_group: str = Field(default="pulse-ingest", description="Consumer group of ingest.")
+    batch_max_events: int = Field(
+        default=5000, ge=1, description="A batch is written when it holds this many messages..."
+    )
+    batch_max_age_ms: int = Field(
+        default=1000, ge=1, description="...or when its oldest message is this old."
+    )
+    future_tolerance_s: int = Field(
+        default=300, ge=0, description="How far ahead of ingest time occurred_at may be."
+    )

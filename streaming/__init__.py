@@ -1,0 +1,1 @@
+"""Kafka-facing code: the inbound contract, validation, the Postgres sink and the consumer loop."""

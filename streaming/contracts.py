@@ -1,0 +1,254 @@
+"""The inbound contract of `community.events.v1`, as pydantic v2 models.
+
+DESIGN.md ("Inbound topic") is the source of these rules. Unknown envelope and payload fields are
+ignored (forward compatible); an unknown `event_type` is invalid. Strings that reach the warehouse
+may not hold NUL characters: PostgreSQL text and jsonb cannot store them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("lone surrogates are not valid Unicode text") from None
+    return value
+
+
+def _stored(max_length: int, min_length: int = 1) -> type[str]:
+    """A string that is stored in the warehouse: bounded, NUL-free."""
+    return Annotated[  # type: ignore[return-value]
+        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_storable)
+    ]
+
+
+CommunityId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Identifier = _stored(128)
+MemberId = _stored(128)  # hashed, never stored as sent
+FreeText = Annotated[str, Field(max_length=10_000)]  # used for sentiment, then dropped
+Sentiment = Annotated[float, Field(ge=-1.0, le=1.0)]
+AuthorRole = Literal["member", "brand", "moderator"]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CommunityUpserted(_Payload):
+    name: _stored(200)
+    kind: Literal["micro", "broad"]
+    brand_id: Identifier
+    topic: _stored(100)
+    visibility: Literal["public", "private"]
+
+
+class MemberJoined(_Payload):
+    source: Literal["organic", "invite", "brand_campaign", "search"]
+
+
+class EmptyPayload(_Payload):
+    """`member.left` and `member.erased` carry nothing."""
+
+
+class PostCreated(_Payload):
+    post_id: Identifier
+    author_role: AuthorRole
+    content_type: Literal["text", "image", "video", "link", "live_class", "event"]
+    text: FreeText | None = None
+    sentiment: Sentiment | None = None
+    tags: Annotated[list[_stored(64)], Field(max_length=20)] | None = None
+
+
+class CommentCreated(_Payload):
+    comment_id: Identifier
+    post_id: Identifier
+    parent_comment_id: Identifier | None = None
+    author_role: AuthorRole
+    text: FreeText | None = None
+    sentiment: Sentiment | None = None
+
+
+class ReactionChanged(_Payload):
+    target_type: Literal["post", "comment", "idea"]
+    target_id: Identifier
+    reaction: Literal["like", "love", "insightful", "funny", "sad", "angry"]
+
+
+class ContentShared(_Payload):
+    post_id: Identifier
+    destination: Literal["internal", "external"]
+
+
+class FeedbackSubmitted(_Payload):
+    idea_id: Identifier
+    title: _stored(200)
+    category: _stored(64)
+    text: FreeText | None = None
+    sentiment: Sentiment | None = None
+
+
+class FeedbackVoted(_Payload):
+    idea_id: Identifier
+    direction: Literal["up", "down"]
+
+
+class FeedbackStatusChanged(_Payload):
+    idea_id: Identifier
+    status: Literal["under_review", "accepted", "implemented", "declined"]
+    by_role: Literal["brand", "moderator"]
+
+
+PAYLOADS: dict[str, type[_Payload]] = {
+    "community.upserted": CommunityUpserted,
+    "member.joined": MemberJoined,
+    "member.left": EmptyPayload,
+    "post.created": PostCreated,
+    "comment.created": CommentCreated,
+    "reaction.added": ReactionChanged,
+    "reaction.removed": ReactionChanged,
+    "content.shared": ContentShared,
+    "feedback.submitted": FeedbackSubmitted,
+    "feedback.voted": FeedbackVoted,
+    "feedback.status_changed": FeedbackStatusChanged,
+    "member.erased": EmptyPayload,
+}
+EVENT_TYPES: frozenset[str] = frozenset(PAYLOADS)
+TYPES_WITHOUT_MEMBER: frozenset[str] = frozenset({"community.upserted"})
+TYPES_WITH_TEXT: frozenset[str] = frozenset(
+    {"post.created", "comment.created", "feedback.submitted"}
+)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: UUID
+    schema_version: Literal[1]
+    occurred_at: AwareDatetime
+    community_id: CommunityId
+    member_id: MemberId | None = None
+    platform: _stored(32) | None = None
+
+    @model_validator(mode="after")
+    def _member_required(self) -> _Envelope:
+        if self.member_id is None and self.event_type not in TYPES_WITHOUT_MEMBER:  # type: ignore[attr-defined]
+            raise ValueError(f"member_id is required for {self.event_type}")  # type: ignore[attr-defined]
+        return self
+
+
+class CommunityUpsertedEvent(_Envelope):
+    """`community.upserted`."""
+
+    event_type: Literal["community.upserted"]
+    payload: CommunityUpserted
+
+
+class MemberJoinedEvent(_Envelope):
+    """`member.joined`."""
+
+    event_type: Literal["member.joined"]
+    payload: MemberJoined
+
+
+class MemberLeftEvent(_Envelope):
+    """`member.left`."""
+
+    event_type: Literal["member.left"]
+    payload: EmptyPayload
+
+
+class PostCreatedEvent(_Envelope):
+    """`post.created`."""
+
+    event_type: Literal["post.created"]
+    payload: PostCreated
+
+
+class CommentCreatedEvent(_Envelope):
+    """`comment.created`."""
+
+    event_type: Literal["comment.created"]
+    payload: CommentCreated
+
+
+class ReactionAddedEvent(_Envelope):
+    """`reaction.added`."""
+
+    event_type: Literal["reaction.added"]
+    payload: ReactionChanged
+
+
+class ReactionRemovedEvent(_Envelope):
+    """`reaction.removed`."""
+
+    event_type: Literal["reaction.removed"]
+    payload: ReactionChanged
+
+
+class ContentSharedEvent(_Envelope):
+    """`content.shared`."""
+
+    event_type: Literal["content.shared"]
+    payload: ContentShared
+
+
+class FeedbackSubmittedEvent(_Envelope):
+    """`feedback.submitted`."""
+
+    event_type: Literal["feedback.submitted"]
+    payload: FeedbackSubmitted
+
+
+class FeedbackVotedEvent(_Envelope):
+    """`feedback.voted`."""
+
+    event_type: Literal["feedback.voted"]
+    payload: FeedbackVoted
+
+
+class FeedbackStatusChangedEvent(_Envelope):
+    """`feedback.status_changed`."""
+
+    event_type: Literal["feedback.status_changed"]
+    payload: FeedbackStatusChanged
+
+
+class MemberErasedEvent(_Envelope):
+    """`member.erased`."""
+
+    event_type: Literal["member.erased"]
+    payload: EmptyPayload
+
+
+InboundEvent = Annotated[
+    CommunityUpsertedEvent
+    | MemberJoinedEvent
+    | MemberLeftEvent
+    | PostCreatedEvent
+    | CommentCreatedEvent
+    | ReactionAddedEvent
+    | ReactionRemovedEvent
+    | ContentSharedEvent
+    | FeedbackSubmittedEvent
+    | FeedbackVotedEvent
+    | FeedbackStatusChangedEvent
+    | MemberErasedEvent,
+    Field(discriminator="event_type"),
+]
+INBOUND_ADAPTER: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)

@@ -1,0 +1,353 @@
+"""Turn one Kafka record into a row for raw.community_events or a dead letter.
+
+Pure logic, no I/O: the consumer calls `Decoder.decode` once per record. Valid records take a fast
+path (one pydantic `validate_json` call on the bytes); only rejected records pay for working out
+*why* they were rejected, in the order of DESIGN.md's reasons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, TYPES_WITH_TEXT
+from streaming.privacy import Pseudonymizer, text_sentiment
+
+MAX_VALUE_BYTES = 1024 * 1024
+MAX_DETAIL_CHARS = 500
+# Redacted copies bigger than this are not kept in Postgres (the DLQ topic has the original).
+MAX_REDACTED_CHARS = 64 * 1024
+
+REASONS = (
+    "invalid_json",
+    "invalid_utf8",
+    "oversized",
+    "schema_violation",
+    "unknown_event_type",
+    "future_timestamp",
+)
+
+
+@dataclass(slots=True)
+class EventRow:
+    """One valid event, ready for COPY (column order of `EVENT_COLUMNS`)."""
+
+    event_id: str
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    community_id: str
+    member_key: str | None
+    platform: str | None
+    payload_json: str
+    sentiment: float | None
+    sentiment_source: str | None
+    text_length: int | None
+    source_partition: int
+    source_offset: int
+
+    def copy_row(self, topic: str) -> tuple[Any, ...]:
+        return (
+            self.event_id,
+            self.event_type,
+            self.schema_version,
+            self.occurred_at,
+            self.community_id,
+            self.member_key,
+            self.platform,
+            self.payload_json,
+            self.sentiment,
+            self.sentiment_source,
+            self.text_length,
+            topic,
+            self.source_partition,
+            self.source_offset,
+        )
+
+
+EVENT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "community_id",
+    "member_key",
+    "platform",
+    "payload",
+    "sentiment",
+    "sentiment_source",
+    "text_length",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """One rejected record: what goes to raw.dead_letter_events and to the DLQ topic."""
+
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    reason: str
+    detail: str
+    event_id: str | None = None
+    event_type: str | None = None
+    member_key: str | None = None
+    redacted_json: str | None = None
+
+    def copy_row(self) -> tuple[Any, ...]:
+        value = self.value or b""
+        return (
+            self.source_topic,
+            self.source_partition,
+            self.source_offset,
+            self.reason,
+            self.detail,
+            self.event_id,
+            self.event_type,
+            self.member_key,
+            self.key,
+            self.redacted_json,
+            len(value),
+            hashlib.sha256(value).hexdigest(),
+        )
+
+    def dlq_headers(self) -> list[tuple[str, bytes]]:
+        """The original headers plus the `pulse.*` ones of DESIGN.md."""
+        ours = [
+            ("pulse.error.reason", self.reason.encode()),
+            ("pulse.error.detail", self.detail.encode("utf-8", "replace")),
+            ("pulse.source.topic", self.source_topic.encode()),
+            ("pulse.source.partition", str(self.source_partition).encode()),
+            ("pulse.source.offset", str(self.source_offset).encode()),
+        ]
+        return [*(h for h in self.headers if not h[0].startswith("pulse.")), *ours]
+
+
+DEAD_LETTER_COLUMNS = (
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "reason",
+    "detail",
+    "event_id",
+    "event_type",
+    "member_key",
+    "message_key",
+    "redacted_value",
+    "value_bytes",
+    "value_sha256",
+)
+
+
+class Rejected(Exception):
+    """A record fails the contract; `reason` is one of REASONS."""
+
+    def __init__(self, reason: str, detail: str, parsed: Any = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.parsed = parsed
+
+
+class Decoder:
+    """Validates, pseudonymizes and scores records against the inbound contract."""
+
+    def __init__(self, pseudonymizer: Pseudonymizer, future_tolerance: timedelta) -> None:
+        self._pseudonymizer = pseudonymizer
+        self._future_tolerance = future_tolerance
+
+    def decode(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
+        now: datetime | None = None,
+    ) -> EventRow | DeadLetter:
+        """Decode one record. Never raises for bad input: bad input becomes a DeadLetter."""
+        now = now or datetime.now(UTC)
+        try:
+            return self._event_row(partition, offset, value, now)
+        except Rejected as rejected:
+            return self._dead_letter(topic, partition, offset, key, value, headers, rejected)
+
+    def _event_row(
+        self, partition: int, offset: int, value: bytes | None, now: datetime
+    ) -> EventRow:
+        if value is not None and len(value) > MAX_VALUE_BYTES:
+            raise Rejected("oversized", f"value of {len(value)} bytes exceeds {MAX_VALUE_BYTES}")
+        try:
+            event = INBOUND_ADAPTER.validate_json(value or b"")
+        except ValidationError as error:
+            raise _why_rejected(value, error) from None
+        try:
+            too_late = event.occurred_at > now + self._future_tolerance
+        except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past datetime.max in UTC
+            too_late = True
+        if too_late:
+            raise Rejected(
+                "future_timestamp",
+                f"occurred_at {event.occurred_at.isoformat()} is more than "
+                f"{self._future_tolerance} ahead of ingest time",
+                parsed=json.loads(value),  # type: ignore[arg-type]
+            )
+
+        payload = event.payload
+        sentiment = text_length = source = None
+        if event.event_type in TYPES_WITH_TEXT:
+            text = payload.text  # type: ignore[union-attr]
+            text_length = len(text) if text is not None else None
+            if payload.sentiment is not None:  # type: ignore[union-attr]
+                sentiment, source = payload.sentiment, "sent"  # type: ignore[union-attr]
+            elif text:
+                sentiment, source = text_sentiment(text), "vader"
+        member_key = (
+            self._pseudonymizer.member_key(event.platform, event.member_id)
+            if event.member_id is not None
+            else None
+        )
+        return EventRow(
+            event_id=str(event.event_id),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            occurred_at=event.occurred_at,
+            community_id=event.community_id,
+            member_key=member_key,
+            platform=event.platform,
+            payload_json=payload.model_dump_json(exclude={"text", "sentiment"}, exclude_none=True),
+            sentiment=sentiment,
+            sentiment_source=source,
+            text_length=text_length,
+            source_partition=partition,
+            source_offset=offset,
+        )
+
+    def _dead_letter(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None,
+        rejected: Rejected,
+    ) -> DeadLetter:
+        parsed = rejected.parsed if isinstance(rejected.parsed, dict) else None
+        letter = DeadLetter(
+            source_topic=topic,
+            source_partition=partition,
+            source_offset=offset,
+            key=key,
+            value=value,
+            headers=list(headers or []),
+            reason=rejected.reason,
+            detail=_clean_text(rejected.detail)[:MAX_DETAIL_CHARS],
+        )
+        if parsed is not None:
+            letter.event_id = _short_str(parsed.get("event_id"))
+            letter.event_type = _short_str(parsed.get("event_type"))
+            letter.redacted_json, letter.member_key = self._redact(parsed)
+        return letter
+
+    def _redact(self, parsed: dict[str, Any]) -> tuple[str | None, str | None]:
+        """A copy safe to keep: member_id becomes member_key, free text goes."""
+        redacted = dict(parsed)
+        member_key = None
+        member_id = redacted.pop("member_id", None)
+        if isinstance(member_id, str | int):
+            platform = redacted.get("platform")
+            member_key = self._pseudonymizer.member_key(
+                platform if isinstance(platform, str) else None, str(member_id)
+            )
+            redacted["member_key"] = member_key
+        elif member_id is not None:
+            redacted["member_id"] = "<redacted: not a string>"
+        payload = redacted.get("payload")
+        if isinstance(payload, dict) and "text" in payload:
+            text = payload["text"]
+            redacted["payload"] = {k: v for k, v in payload.items() if k != "text"}
+            redacted["payload"]["text_length"] = len(text) if isinstance(text, str) else None
+        try:
+            encoded = _jsonb_text(redacted)
+        except (ValueError, RecursionError):
+            return None, member_key
+        if len(encoded) > MAX_REDACTED_CHARS:
+            return None, member_key
+        return encoded, member_key
+
+
+def _why_rejected(value: bytes | None, error: ValidationError) -> Rejected:
+    """Classify a record that failed validation (slow path: rejected records only)."""
+    if not value:
+        return Rejected("invalid_json", "empty value")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejected("invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
+    try:
+        parsed = json.loads(text)
+    except RecursionError:
+        return Rejected("invalid_json", "JSON nested too deeply")
+    except ValueError as exc:
+        return Rejected("invalid_json", f"not JSON: {exc.msg} at char {exc.pos}")
+    if not isinstance(parsed, dict):
+        kind = _json_kind(parsed)
+        return Rejected("schema_violation", f"value must be a JSON object, got {kind}")
+    event_type = parsed.get("event_type")
+    if isinstance(event_type, str) and event_type not in EVENT_TYPES:
+        return Rejected(
+            "unknown_event_type", f"unknown event_type {_short_str(event_type)!r}", parsed
+        )
+    return Rejected("schema_violation", _summarize(error), parsed)
+
+
+def _summarize(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        # The discriminator's tag is the first loc element of every union member: drop it.
+        loc = [str(p) for p in item["loc"] if str(p) not in EVENT_TYPES]
+        parts.append(f"{'.'.join(loc) or 'value'}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _short_str(value: Any, limit: int = 128) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return _clean_text(value)[:limit]
+
+
+def _clean_text(value: str) -> str:
+    """Text PostgreSQL accepts: no NUL, no lone surrogates."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+# jsonb refuses the escape \u0000 (an odd run of backslashes before "u0000" is an escape).
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _jsonb_text(value: Any) -> str:
+    """JSON text jsonb accepts: NUL escapes and lone surrogates replaced."""
+    encoded = _clean_text(json.dumps(value, ensure_ascii=False))
+    if "u0000" not in encoded:
+        return encoded
+    return _NUL_ESCAPE.sub(lambda m: m.group(1) + "\\ufffd", encoded)
