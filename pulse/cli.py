@@ -74,22 +74,32 @@ def _settings() -> Settings:
 @app.command()
 @_friendly
 def up() -> None:
-    """Start the embedded PostgreSQL and Kafka broker, create topics, print PULSE_* exports."""
+    """Start the embedded PostgreSQL and Kafka broker, create topics, print PULSE_* exports.
+
+    Services configured through PULSE_KAFKA_BOOTSTRAP / PULSE_PG_DSN are used as they are: with
+    both set, this only creates the topics (what docker-compose's topics-init does).
+    """
     from pulse.localstack import LocalStack
+    from pulse.runtime import resolve_endpoints
     from streaming.topics import ensure_topics, pipeline_topics
 
     settings = _settings()
     stack = LocalStack(settings.state_dir)
-    with console.status("starting PostgreSQL and the Tansu broker..."):
-        info = stack.up()
-        created = ensure_topics(info.kafka_bootstrap, pipeline_topics(settings))
+    embedded_pg, embedded_kafka = settings.pg_dsn is None, settings.kafka_bootstrap is None
+    if embedded_pg or embedded_kafka:
+        with console.status("starting the embedded services..."):
+            stack.up(postgres=embedded_pg, kafka=embedded_kafka)
+    endpoints = resolve_endpoints(settings)
+    created = ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
     console.print(
-        f"[green]up[/green]: PostgreSQL on 127.0.0.1:{info.pg_port}, "
-        f"Kafka on {info.kafka_bootstrap}" + (f"; created {', '.join(created)}" if created else "")
+        f"[green]up[/green]: Kafka on {endpoints.kafka_bootstrap}"
+        + (f"; created topics {', '.join(created)}" if created else "; topics exist")
     )
-    out.print(f"export PULSE_KAFKA_BOOTSTRAP={info.kafka_bootstrap}", highlight=False)
-    out.print(f"export PULSE_PG_DSN={info.pg_dsn}", highlight=False)
-    out.print(f"export PULSE_STATE_DIR={stack.state_dir}", highlight=False)
+    if embedded_kafka:
+        out.print(f"export PULSE_KAFKA_BOOTSTRAP={endpoints.kafka_bootstrap}", highlight=False)
+    if embedded_pg:
+        out.print(f"export PULSE_PG_DSN={endpoints.pg_dsn}", highlight=False)
+        out.print(f"export PULSE_STATE_DIR={stack.state_dir}", highlight=False)
 
 
 @app.command()
@@ -226,6 +236,26 @@ def generate(
         total=int(events * (1 + duplicate_share + invalid_share)),
     )
     console.print(f"[green]produced[/green] to {settings.events_topic}: {report}")
+
+
+@app.command()
+@_friendly
+def schemas(
+    write: Annotated[bool, typer.Option(help="Rewrite the committed schema files.")] = False,
+) -> None:
+    """Check (or --write) the committed JSON Schemas of every topic against the models."""
+    from streaming.schemas import expected_files, write_schemas
+
+    if write:
+        changed = write_schemas()
+        console.print(f"[green]schemas[/green]: {len(changed)} file(s) rewritten")
+        return
+    stale = [
+        p.name for p, text in expected_files().items() if not p.exists() or p.read_text() != text
+    ]
+    if stale:
+        raise PulseError(f"schemas out of date: {', '.join(stale)}; run `pulse schemas --write`")
+    console.print("[green]schemas up to date[/green]")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -111,15 +111,15 @@ class LocalStack:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def up(self, timeout: float = 30.0) -> StackInfo:
-        """Start whatever is not running yet and wait until both services answer."""
+    def up(self, timeout: float = 30.0, postgres: bool = True, kafka: bool = True) -> StackInfo:
+        """Start the asked-for services that are not running yet; wait until they answer."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         info = self.info() or StackInfo(pg_port=free_port(), kafka_port=free_port())
         self.info_file.write_text(json.dumps(asdict(info)))
         self.pseudonym_key()
-        if not self.postgres_running():
+        if postgres and not self.postgres_running():
             self._start_postgres(info.pg_port, timeout)
-        if not self.kafka_running():
+        if kafka and not self.kafka_running():
             self._start_kafka(info.kafka_port, timeout)
         return info
 

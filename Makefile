@@ -1,0 +1,48 @@
+# Two commands for a new user: `make demo` (the main job) and `make test`.
+# Everything lands in .venv; only a Python >= 3.11 is needed beforehand.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export AIRFLOW__USAGE_DATA_COLLECTION__ENABLED := False
+
+.PHONY: install test lint format demo schemas bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The tests start the embedded PostgreSQL and Kafka broker themselves (tests/conftest.py).
+test: install lint
+	$(BIN)/pytest -q
+
+schemas: install
+	$(BIN)/pulse schemas --write
+
+demo: install
+	$(BIN)/python -m pulse.demo
+
+bench: install
+	$(BIN)/python bench/bench_ingest.py
+
+clean:
+	-$(BIN)/pulse down --purge
+	rm -rf $(VENV) .pytest_cache .ruff_cache dbt_project/target dbt_project/logs
