@@ -119,9 +119,7 @@ def main() -> None:
             )
             print(f"producing ~{args.events:,} events to {topic} ...", flush=True)
             report = produce(generate(config), bootstrap, topic, show_progress=False)
-            total = sum(
-                v for k, v in vars(report).items() if k in ("valid", "duplicate", "invalid")
-            )
+            total = sum(report.sent.values())
             print(f"produced: {report}", flush=True)
 
             read_rate = bare_read(bootstrap, topic, total, decode_json=False)

@@ -240,6 +240,27 @@ def generate(
 
 @app.command()
 @_friendly
+def transform(
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental models from scratch.")
+    ] = False,
+) -> None:
+    """Run `dbt build` (models, data tests, unit tests) on the configured or embedded warehouse."""
+    import time
+
+    from pulse.transform import transform as run_transform
+
+    started = time.monotonic()
+    with console.status("dbt build..."):
+        output = run_transform(_settings(), full_refresh=full_refresh)
+    summary = next(
+        (line.strip() for line in reversed(output.splitlines()) if "PASS=" in line), "done"
+    )
+    console.print(f"[green]dbt build[/green] in {time.monotonic() - started:.0f} s: {summary}")
+
+
+@app.command()
+@_friendly
 def schemas(
     write: Annotated[bool, typer.Option(help="Rewrite the committed schema files.")] = False,
 ) -> None:

@@ -12,14 +12,22 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 class Pseudonymizer:
     """member_key = HMAC-SHA256(key, "platform:member_id"), hex. A missing platform is ""."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, cache_size: int = 200_000) -> None:
         if not key:
             raise ValueError("the pseudonym key must not be empty")
-        self._key = key.encode("utf-8")
+        # The keyed inner/outer states are computed once and copied per call (HMAC's own trick),
+        # and active members recur, so a bounded cache saves most HMACs on a real stream.
+        self._hmac = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
+        self.member_key = lru_cache(maxsize=cache_size)(self._member_key)  # type: ignore[method-assign]
+
+    def _member_key(self, platform: str | None, member_id: str) -> str:
+        mac = self._hmac.copy()
+        mac.update(f"{platform or ''}:{member_id}".encode("utf-8", "surrogatepass"))
+        return mac.hexdigest()
 
     def member_key(self, platform: str | None, member_id: str) -> str:
-        message = f"{platform or ''}:{member_id}".encode("utf-8", "surrogatepass")
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        """The member key of `member_id` on `platform`."""
+        return self._member_key(platform, member_id)
 
     def __repr__(self) -> str:
         return "Pseudonymizer(key=***)"
@@ -31,6 +39,7 @@ def _analyzer() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
+@lru_cache(maxsize=20_000)
 def text_sentiment(text: str) -> float:
-    """VADER compound score in [-1, 1] of `text`."""
+    """VADER compound score in [-1, 1] of `text` (cached: retried and templated texts recur)."""
     return float(_analyzer().polarity_scores(text)["compound"])
