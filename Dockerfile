@@ -1,10 +1,23 @@
-# Image of the pipeline's own services (consumer, db init, generator) for docker-compose.yml.
-FROM python:3.11.7-slim-bookworm
+# Images of the pipeline's own services for docker-compose.yml.
+#   target `pulse`:   the consumer, `db init`, topics and the generator (entrypoint `pulse`)
+#   target `airflow`: Airflow 3 with this package and the DAGs baked in
+
+FROM python:3.11.7-slim-bookworm AS pulse
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY pulse ./pulse
 COPY streaming ./streaming
 COPY dbt_project ./dbt_project
+COPY expectations ./expectations
 RUN pip install --no-cache-dir .
 USER nobody
 ENTRYPOINT ["pulse"]
+
+FROM apache/airflow:3.3.2-python3.11 AS airflow
+COPY --chown=airflow:root pyproject.toml README.md /opt/pulse/
+COPY --chown=airflow:root pulse /opt/pulse/pulse
+COPY --chown=airflow:root streaming /opt/pulse/streaming
+COPY --chown=airflow:root dbt_project /opt/pulse/dbt_project
+COPY --chown=airflow:root expectations /opt/pulse/expectations
+COPY --chown=airflow:root dags /opt/airflow/dags
+RUN pip install --no-cache-dir /opt/pulse

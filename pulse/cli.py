@@ -160,6 +160,9 @@ def consume(
     ] = None,
 ) -> None:
     """Stream community.events.v1 into raw (exactly-once effect). SIGTERM flushes and exits 0."""
+    import psycopg
+    from kafka.errors import KafkaError
+
     from pulse.runtime import resolve_endpoints
     from streaming.consumer import IngestConsumer
     from streaming.topics import ensure_topics, pipeline_topics
@@ -169,7 +172,14 @@ def consume(
     ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
     consumer = IngestConsumer(ingest_config(settings, endpoints, stop_when_idle))
     consumer.install_signal_handlers()
-    report = consumer.run()
+    try:
+        report = consumer.run()
+    except (psycopg.Error, KafkaError) as error:
+        # Only reached when a stop was requested while a service was away; nothing was stored
+        # for the batch in hand, so it is read again on the next start.
+        raise PulseError(
+            f"stopped during an outage ({error}); unstored messages will be re-read"
+        ) from None
     console.print(
         f"[green]consumed[/green] {report.messages:,} messages in {report.seconds:.1f} s: "
         f"{report.inserted:,} stored, {report.duplicates:,} duplicates, "
@@ -277,6 +287,28 @@ def schemas(
     if stale:
         raise PulseError(f"schemas out of date: {', '.join(stale)}; run `pulse schemas --write`")
     console.print("[green]schemas up to date[/green]")
+
+
+@app.command()
+@_friendly
+def docs(
+    write: Annotated[bool, typer.Option(help="Rewrite the generated block of README.md.")] = False,
+) -> None:
+    """Check (or --write) README.md's configuration reference against the settings class."""
+    from pathlib import Path
+
+    from pulse.docs import render_readme, write_readme
+
+    readme = Path("README.md")
+    if not readme.exists():
+        raise PulseError("README.md not found: run this from the repository root")
+    if write:
+        changed = write_readme(readme)
+        console.print("[green]README.md[/green] " + ("updated" if changed else "already current"))
+    elif render_readme(readme.read_text()) != readme.read_text():
+        raise PulseError("README.md's configuration reference is stale: run `pulse docs --write`")
+    else:
+        console.print("[green]README.md configuration reference is current[/green]")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -101,7 +102,11 @@ class IngestConsumer:
         self._decoder = Decoder(
             Pseudonymizer(config.pseudonym_key), timedelta(seconds=config.future_tolerance_s)
         )
-        self._sink = PostgresSink(config.pg_dsn, config.group)
+        self._sink = PostgresSink(config.pg_dsn, config.group)  # used by the writer thread only
+        self._offsets = PostgresSink(config.pg_dsn, config.group)  # used by this thread only
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-writer")
+        self._inflight: tuple[Batch, Future[BatchResult]] | None = None
+        self._last_logged = time.monotonic()
         self._dlq: DeadLetterPublisher | None = None
         self._consumer: KafkaConsumer | None = None
         # Per assigned partition: the offset stored in Postgres when we took it (None: no row).
@@ -145,6 +150,7 @@ class IngestConsumer:
                     logger.info("nothing new for %.0f s: stopping", idle)
                     break
             self._flush()
+            self._await_inflight()
         finally:
             self._close()
         self.report.seconds = time.monotonic() - started
@@ -214,42 +220,57 @@ class IngestConsumer:
     # -- commit --------------------------------------------------------------------------------
 
     def _flush(self, retry: bool = True) -> None:
-        """Commit the current batch (see PostgresSink.write for the order of the steps).
+        """Hand the current batch to the writer thread (see PostgresSink.write for the order of
+        the steps) after the previous batch has committed.
 
+        At most one batch is in flight while the next one is read and decoded: Postgres works on
+        batch N while this thread decodes batch N+1, and memory stays bounded by two batches.
         With `retry`, infrastructure errors are retried until they pass or a stop is requested.
         """
-        give_up = self._stopping.is_set if retry else lambda: True
         batch = self._batch
-        if not batch.next_offsets:
-            return
-        started = time.monotonic()
+        self._await_inflight()
+        if batch is not self._batch or not batch.next_offsets:
+            return  # discarded by a fence while we waited, or empty
+        give_up = self._stopping.is_set if retry else _always
+        self._inflight = (batch, self._writer.submit(self._commit, batch, give_up))
+        # The next batch starts where this one ends; if this one is fenced, both are discarded.
+        self._stored.update(batch.next_offsets)
+        self._batch = Batch(topic=self.config.topic)
+
+    def _commit(self, batch: Batch, give_up: Callable[[], bool]) -> BatchResult:
+        """Writer thread: dead letters to the DLQ topic, then the one Postgres transaction."""
         if batch.dead_letters:
             assert self._dlq is not None
-            letters = batch.dead_letters
-            _retry("publishing dead letters", lambda: self._dlq.publish(letters), give_up)  # type: ignore[union-attr]
+            dlq, letters = self._dlq, batch.dead_letters
+            _retry("publishing dead letters", lambda: dlq.publish(letters), give_up)
+        return _retry(  # type: ignore[return-value]
+            "writing the batch to Postgres", lambda: self._write(batch), give_up
+        )
+
+    def _await_inflight(self) -> None:
+        """Wait for the batch in flight; account for it, or discard everything after a fence."""
+        if self._inflight is None:
+            return
+        batch, future = self._inflight
+        self._inflight = None
         try:
-            result: BatchResult = _retry(  # type: ignore[assignment]
-                "writing the batch to Postgres", lambda: self._write(batch), self._stopping
-            )
+            result = future.result()
         except OffsetFenceError as error:
             logger.warning("batch discarded, another consumer took over: %s", error)
             self._batch = Batch(topic=self.config.topic)
             self._reseek()
             return
-        self._stored.update(batch.next_offsets)
-        self._batch = Batch(topic=self.config.topic)
         self.report.add(result, [letter.reason for letter in batch.dead_letters])
         self._commit_to_kafka(batch.next_offsets)
-        elapsed = max(time.monotonic() - self._batch_started, 1e-9)
+        elapsed = max(time.monotonic() - self._last_logged, 1e-9)
+        self._last_logged = time.monotonic()
         logger.info(
-            "batch: %d messages, %d stored, %d duplicates, %d dead letters, %.0f msg/s "
-            "(write %.0f ms)",
+            "batch: %d messages, %d stored, %d duplicates, %d dead letters, %.0f msg/s",
             result.messages,
             result.inserted,
             result.duplicates,
             result.dead_letters,
             result.messages / elapsed,
-            (time.monotonic() - started) * 1000,
         )
 
     def _write(self, batch: Batch) -> BatchResult:
@@ -301,6 +322,7 @@ class IngestConsumer:
         try:
             # A revocation must not hold the group up: one attempt, no retries.
             self._flush(retry=False)
+            self._await_inflight()
         except (psycopg.Error, KafkaError, OffsetFenceError) as error:
             logger.warning("could not flush on revocation (%s): batch left to the new owner", error)
             self._batch = Batch(topic=self.config.topic)
@@ -309,9 +331,9 @@ class IngestConsumer:
 
     def _read_offsets(self, partitions: list[int]) -> dict[int, int]:
         try:
-            return self._sink.stored_offsets(self.config.topic, partitions)
+            return self._offsets.stored_offsets(self.config.topic, partitions)
         except (psycopg.OperationalError, psycopg.InterfaceError):
-            self._sink.reset()
+            self._offsets.reset()
             raise
 
     def _reseek(self) -> None:
@@ -327,7 +349,13 @@ class IngestConsumer:
                 logger.debug("closing the consumer: %s", error)
         if self._dlq is not None:
             self._dlq.close()
+        self._writer.shutdown(wait=True)
         self._sink.close()
+        self._offsets.close()
+
+
+def _always() -> bool:
+    return True
 
 
 class _Rebalance(ConsumerRebalanceListener):
