@@ -7,13 +7,16 @@ may not hold NUL characters: PostgreSQL text and jsonb cannot store them.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -38,16 +41,37 @@ def _stored(max_length: int, min_length: int = 1) -> type[str]:
     ]
 
 
+# RFC 3339 with an offset; pydantic alone would also take epoch numbers and numeric strings.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 timestamp with offset, e.g. 2026-11-02T13:04:05Z")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not a valid date and time") from None
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON true is not the number 1, whatever Python's bool says.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 CommunityId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Identifier = _stored(128)
 MemberId = _stored(128)  # hashed, never stored as sent
 FreeText = Annotated[str, Field(max_length=10_000)]  # used for sentiment, then dropped
-Sentiment = Annotated[float, Field(ge=-1.0, le=1.0)]
+Sentiment = Annotated[float, Field(ge=-1.0, le=1.0), BeforeValidator(_not_bool)]
 AuthorRole = Literal["member", "brand", "moderator"]
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class CommunityUpserted(_Payload):
@@ -136,11 +160,11 @@ TYPES_WITH_TEXT: frozenset[str] = frozenset(
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     event_id: UUID
-    schema_version: Literal[1]
-    occurred_at: AwareDatetime
+    schema_version: Annotated[Literal[1], BeforeValidator(_not_bool)]
+    occurred_at: Timestamp
     community_id: CommunityId
     member_id: MemberId | None = None
     platform: _stored(32) | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -203,7 +204,7 @@ class Decoder:
                 "future_timestamp",
                 f"occurred_at {event.occurred_at.isoformat()} is more than "
                 f"{self._future_tolerance} ahead of ingest time",
-                parsed=json.loads(value),  # type: ignore[arg-type]
+                parsed=_safe_parse(value),
             )
 
         payload = event.payload
@@ -299,11 +300,13 @@ def _why_rejected(value: bytes | None, error: ValidationError) -> Rejected:
     except UnicodeDecodeError as exc:
         return Rejected("invalid_utf8", f"invalid UTF-8 at byte {exc.start}")
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         return Rejected("invalid_json", "JSON nested too deeply")
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return Rejected("invalid_json", f"not JSON: {exc.msg} at char {exc.pos}")
+    except ValueError as exc:  # NaN/Infinity, out-of-range or over-long numbers
+        return Rejected("invalid_json", f"not JSON: {exc}"[:MAX_DETAIL_CHARS])
     if not isinstance(parsed, dict):
         kind = _json_kind(parsed)
         return Rejected("schema_violation", f"value must be a JSON object, got {kind}")
@@ -313,6 +316,25 @@ def _why_rejected(value: bytes | None, error: ValidationError) -> Rejected:
             "unknown_event_type", f"unknown event_type {_short_str(event_type)!r}", parsed
         )
     return Rejected("schema_violation", _summarize(error), parsed)
+
+
+def _safe_parse(value: bytes | None) -> Any:
+    """The JSON object of a value pydantic accepted; None if Python's parser disagrees."""
+    try:
+        return json.loads(value or b"", parse_constant=_no_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:32]} is out of range")
+    return value
 
 
 def _summarize(error: ValidationError) -> str:

@@ -160,7 +160,8 @@ def test_schema_violations_cover_missing_field_wrong_type_bad_enum_and_bad_commu
         with pytest.raises(ValidationError) as caught:
             INBOUND_ADAPTER.validate_json(message.value)
         kinds.update(error["type"] for error in caught.value.errors())
-    assert {"missing", "float_parsing", "literal_error", "string_type"} <= kinds
+    assert {"missing", "literal_error", "string_type"} <= kinds
+    assert kinds & {"float_type", "float_parsing"}  # a sentiment that is not a number
     assert "string_pattern_mismatch" in kinds  # a community id with spaces
 
 
