@@ -271,6 +271,29 @@ def transform(
 
 @app.command()
 @_friendly
+def report(
+    out_path: Annotated[
+        str, typer.Option("--out", "-o", help="Where to write the HTML page (folders are made).")
+    ] = "reports/community-pulse.html",
+) -> None:
+    """Write a self-contained HTML report with charts of what BI sees (marts, read as pulse_bi)."""
+    from pathlib import Path
+
+    from pulse.report import build_report, resolve_dsn
+
+    settings = _settings()
+    with console.status("building the report..."):
+        summary = build_report(resolve_dsn(settings), Path(out_path), settings=settings)
+    console.print(f"[green]report[/green]: {summary.describe()}")
+    if summary.empty_charts:
+        console.print(
+            "[yellow]warning:[/yellow] no data yet for " + ", ".join(summary.empty_charts)
+        )
+    out.print(str(summary.path), highlight=False)
+
+
+@app.command()
+@_friendly
 def schemas(
     write: Annotated[bool, typer.Option(help="Rewrite the committed schema files.")] = False,
 ) -> None:

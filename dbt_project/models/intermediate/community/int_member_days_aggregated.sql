@@ -1,0 +1,101 @@
+with
+
+joins as (
+
+    select community_id, member_key, occurred_on as activity_date
+    from {{ ref('stg_pulse__memberships') }}
+    where membership_action = 'joined'
+
+),
+
+posts as (
+
+    select community_id, member_key, created_on as activity_date
+    from {{ ref('stg_pulse__posts') }}
+
+),
+
+comments as (
+
+    select community_id, member_key, created_on as activity_date
+    from {{ ref('stg_pulse__comments') }}
+
+),
+
+-- Taking a reaction back is not engagement; adding one is.
+reactions as (
+
+    select community_id, member_key, reacted_on as activity_date
+    from {{ ref('stg_pulse__reactions') }}
+    where reaction_action = 'added'
+
+),
+
+shares as (
+
+    select community_id, member_key, shared_on as activity_date
+    from {{ ref('stg_pulse__shares') }}
+
+),
+
+ideas as (
+
+    select community_id, member_key, submitted_on as activity_date
+    from {{ ref('stg_pulse__ideas') }}
+
+),
+
+votes as (
+
+    select community_id, member_key, voted_on as activity_date
+    from {{ ref('stg_pulse__idea_votes') }}
+
+),
+
+activities as (
+
+    select *, 'joined' as activity_type from joins
+    union all
+    select *, 'posted' from posts
+    union all
+    select *, 'commented' from comments
+    union all
+    select *, 'reacted' from reactions
+    union all
+    select *, 'shared' from shares
+    union all
+    select *, 'submitted' from ideas
+    union all
+    select *, 'voted' from votes
+
+),
+
+final as (
+
+    select
+        -- ids
+        community_id,
+        member_key,
+
+        -- dimensions
+        activity_date,
+        date_trunc('week', activity_date::timestamp)::date as activity_week,
+
+        -- measures
+        count(*) filter (where activity_type = 'joined')::integer as joins,
+        count(*) filter (where activity_type = 'posted')::integer as posts,
+        count(*) filter (where activity_type = 'commented')::integer as comments,
+        count(*) filter (where activity_type = 'reacted')::integer as reactions,
+        count(*) filter (where activity_type = 'shared')::integer as shares,
+        count(*) filter (where activity_type = 'submitted')::integer as ideas_submitted,
+        count(*) filter (where activity_type = 'voted')::integer as votes,
+        -- Joining makes a member active that day but is not an action of engagement.
+        count(*) filter (where activity_type <> 'joined')::integer as actions,
+        count(*) filter (where activity_type in ('posted', 'commented'))::integer as contributions
+
+    from activities
+    group by community_id, member_key, activity_date
+
+)
+
+select * from final

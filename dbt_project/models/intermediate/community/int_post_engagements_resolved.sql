@@ -1,0 +1,98 @@
+-- Every engagement lands on a thread: a comment or share on its post, a reaction on the post
+-- itself or on one of its comments (reacting to the conversation under a post is engaging
+-- with the post).
+
+with
+
+comments as (
+
+    select * from {{ ref('stg_pulse__comments') }}
+
+),
+
+reactions as (
+
+    select * from {{ ref('stg_pulse__reactions') }}
+
+),
+
+shares as (
+
+    select * from {{ ref('stg_pulse__shares') }}
+
+),
+
+engagements as (
+
+    select
+        community_id,
+        post_id,
+        'comment' as engagement_type,
+        1 as engagement_delta,
+        created_at as engaged_at,
+        created_on as engaged_on
+    from comments
+
+    union all
+
+    select
+        community_id,
+        target_id,
+        'reaction',
+        reaction_delta,
+        reacted_at,
+        reacted_on
+    from reactions
+    where target_type = 'post'
+
+    union all
+
+    select
+        reactions.community_id,
+        comments.post_id,
+        'reaction',
+        reactions.reaction_delta,
+        reactions.reacted_at,
+        reactions.reacted_on
+    from reactions
+    inner join comments
+        on reactions.community_id = comments.community_id
+        and reactions.target_id = comments.comment_id
+    where reactions.target_type = 'comment'
+
+    union all
+
+    select
+        community_id,
+        post_id,
+        'share',
+        1,
+        shared_at,
+        shared_on
+    from shares
+
+),
+
+final as (
+
+    select
+        -- ids
+        community_id,
+        -- The thread: a post, or on a feedback portal an idea.
+        post_id,
+
+        -- dimensions
+        engagement_type,
+
+        -- measures
+        engagement_delta,
+
+        -- timestamps
+        engaged_at,
+        engaged_on
+
+    from engagements
+
+)
+
+select * from final

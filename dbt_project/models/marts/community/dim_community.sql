@@ -1,0 +1,112 @@
+with
+
+spine as (
+
+    select * from {{ ref('int_community_days_spined') }}
+
+),
+
+communities as (
+
+    select * from {{ ref('stg_pulse__communities') }}
+
+),
+
+spells as (
+
+    select * from {{ ref('int_membership_spells_built') }}
+
+),
+
+member_days as (
+
+    select * from {{ ref('int_member_days_aggregated') }}
+
+),
+
+-- Every community that sent anything has a row, also before (or without) its upsert.
+community_bounds as (
+
+    select
+        community_id,
+        min(activity_date) as first_event_on,
+        max(activity_date) as last_day_on
+    from spine
+    group by community_id
+
+),
+
+current_members as (
+
+    select
+        community_id,
+        count(*) filter (where left_at is null) as members_current
+    from spells
+    group by community_id
+
+),
+
+all_time_active as (
+
+    select
+        community_id,
+        count(distinct member_key) as active_members_all_time
+    from member_days
+    group by community_id
+
+),
+
+measured as (
+
+    select
+        community_bounds.community_id,
+        communities.community_name,
+        communities.community_kind,
+        communities.brand_id,
+        communities.community_topic,
+        communities.community_visibility,
+        communities.platform,
+        coalesce(all_time_active.active_members_all_time, 0) < {{ min_group_size() }}
+            as is_suppressed,
+        coalesce(current_members.members_current, 0) as members_current,
+        coalesce(all_time_active.active_members_all_time, 0) as active_members_all_time,
+        community_bounds.first_event_on,
+        communities.upserted_at
+    from community_bounds
+    left join communities
+        on community_bounds.community_id = communities.community_id
+    left join current_members
+        on community_bounds.community_id = current_members.community_id
+    left join all_time_active
+        on community_bounds.community_id = all_time_active.community_id
+
+),
+
+final as (
+
+    select
+        -- ids
+        community_id::text as community_id,
+        brand_id::text as brand_id,
+
+        -- dimensions
+        community_name::text as community_name,
+        community_kind::text as community_kind,
+        community_topic::text as community_topic,
+        community_visibility::text as community_visibility,
+        platform::text as platform,
+        is_suppressed::boolean as is_suppressed,
+
+        -- measures (null when fewer members than the minimum group size were ever active)
+        {{ unless_suppressed('members_current') }}::integer as members_current,
+        {{ unless_suppressed('active_members_all_time') }}::integer as active_members_all_time,
+
+        -- timestamps
+        first_event_on::date as first_event_on,
+        upserted_at::timestamptz as upserted_at
+
+    from measured
+
+)
+
+select * from final

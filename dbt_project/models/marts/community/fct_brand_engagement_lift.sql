@@ -1,0 +1,245 @@
+with
+
+communities as (
+
+    select * from {{ ref('stg_pulse__communities') }}
+    where brand_id is not null
+        and community_kind in ('micro', 'broad')
+
+),
+
+spine as (
+
+    select * from {{ ref('int_community_days_spined') }}
+
+),
+
+posts as (
+
+    select * from {{ ref('int_posts_engagement_summed') }}
+
+),
+
+spells as (
+
+    select * from {{ ref('int_membership_spells_built') }}
+
+),
+
+member_days as (
+
+    select * from {{ ref('int_member_days_aggregated') }}
+
+),
+
+community_weeks as (
+
+    select distinct
+        spine.community_id,
+        spine.activity_week as week_start,
+        communities.brand_id,
+        communities.community_kind
+    from spine
+    inner join communities
+        on spine.community_id = communities.community_id
+
+),
+
+weekly_posts as (
+
+    select
+        community_id,
+        created_week as week_start,
+        count(*) as posts,
+        sum(engagements) as engagements
+    from posts
+    group by community_id, created_week
+
+),
+
+-- A post can reach the members a community had when the week began: the rate's denominator is
+-- posts x those members, summed over the brand's communities of one kind.
+members_at_week_start as (
+
+    select
+        community_weeks.community_id,
+        community_weeks.week_start,
+        count(*) as members
+    from community_weeks
+    inner join spells
+        on community_weeks.community_id = spells.community_id
+        and spells.joined_on < community_weeks.week_start
+        and (spells.left_on is null or spells.left_on >= community_weeks.week_start)
+    group by community_weeks.community_id, community_weeks.week_start
+
+),
+
+-- A member active in two of the brand's micro communities is one active member of that side.
+side_active_members as (
+
+    select
+        communities.brand_id,
+        communities.community_kind,
+        member_days.activity_week as week_start,
+        count(distinct member_days.member_key) as active_members
+    from member_days
+    inner join communities
+        on member_days.community_id = communities.community_id
+    group by communities.brand_id, communities.community_kind, member_days.activity_week
+
+),
+
+sides as (
+
+    select
+        community_weeks.brand_id,
+        community_weeks.week_start,
+        community_weeks.community_kind,
+        count(*) as communities,
+        sum(coalesce(weekly_posts.posts, 0)) as posts,
+        sum(coalesce(weekly_posts.engagements, 0)) as engagements,
+        sum(coalesce(weekly_posts.posts, 0) * coalesce(members_at_week_start.members, 0))
+            as opportunities
+    from community_weeks
+    left join weekly_posts
+        on community_weeks.community_id = weekly_posts.community_id
+        and community_weeks.week_start = weekly_posts.week_start
+    left join members_at_week_start
+        on community_weeks.community_id = members_at_week_start.community_id
+        and community_weeks.week_start = members_at_week_start.week_start
+    group by community_weeks.brand_id, community_weeks.week_start, community_weeks.community_kind
+
+),
+
+sides_screened as (
+
+    select
+        sides.*,
+        coalesce(side_active_members.active_members, 0) as active_members,
+        coalesce(side_active_members.active_members, 0) < {{ min_group_size() }} as is_suppressed
+    from sides
+    left join side_active_members
+        on sides.brand_id = side_active_members.brand_id
+        and sides.community_kind = side_active_members.community_kind
+        and sides.week_start = side_active_members.week_start
+
+),
+
+brand_weeks as (
+
+    select
+        brand_id,
+        week_start,
+        max(communities) filter (where community_kind = 'micro') as micro_communities,
+        max(communities) filter (where community_kind = 'broad') as broad_communities,
+        bool_or(is_suppressed) filter (where community_kind = 'micro') as micro_suppressed,
+        bool_or(is_suppressed) filter (where community_kind = 'broad') as broad_suppressed,
+        max(active_members) filter (where community_kind = 'micro') as micro_active_members,
+        max(active_members) filter (where community_kind = 'broad') as broad_active_members,
+        max(posts) filter (where community_kind = 'micro') as micro_posts,
+        max(posts) filter (where community_kind = 'broad') as broad_posts,
+        max(engagements) filter (where community_kind = 'micro') as micro_engagements,
+        max(engagements) filter (where community_kind = 'broad') as broad_engagements,
+        max(opportunities) filter (where community_kind = 'micro') as micro_opportunities,
+        max(opportunities) filter (where community_kind = 'broad') as broad_opportunities
+    from sides_screened
+    group by brand_id, week_start
+
+),
+
+-- A side with too few active members shows nothing member-derived, and neither do the figures
+-- that compare the two sides.
+screened as (
+
+    select
+        brand_id,
+        week_start,
+        coalesce(micro_communities, 0) as micro_communities,
+        coalesce(broad_communities, 0) as broad_communities,
+        coalesce(micro_suppressed, false) or coalesce(broad_suppressed, false) as is_suppressed,
+        case when not micro_suppressed then micro_active_members end as micro_active_members,
+        case when not broad_suppressed then broad_active_members end as broad_active_members,
+        case when not micro_suppressed then micro_posts end as micro_posts,
+        case when not broad_suppressed then broad_posts end as broad_posts,
+        case when not micro_suppressed then micro_engagements end as micro_engagements,
+        case when not broad_suppressed then broad_engagements end as broad_engagements,
+        case when not micro_suppressed then micro_opportunities end as micro_opportunities,
+        case when not broad_suppressed then broad_opportunities end as broad_opportunities,
+        -- Comparisons need both sides present and shown.
+        not coalesce(micro_suppressed, true) and not coalesce(broad_suppressed, true) as is_comparable
+    from brand_weeks
+
+),
+
+rated as (
+
+    select
+        *,
+        {{ ratio('micro_engagements', 'micro_opportunities', 6) }} as micro_engagement_rate,
+        {{ wilson_bound('micro_engagements', 'micro_opportunities', 'lower') }}
+            as micro_engagement_rate_lower_95,
+        {{ wilson_bound('micro_engagements', 'micro_opportunities', 'upper') }}
+            as micro_engagement_rate_upper_95,
+        {{ ratio('broad_engagements', 'broad_opportunities', 6) }} as broad_engagement_rate,
+        {{ wilson_bound('broad_engagements', 'broad_opportunities', 'lower') }}
+            as broad_engagement_rate_lower_95,
+        {{ wilson_bound('broad_engagements', 'broad_opportunities', 'upper') }}
+            as broad_engagement_rate_upper_95,
+        coalesce(micro_engagements, 0) + coalesce(broad_engagements, 0) as all_engagements
+    from screened
+
+),
+
+final as (
+
+    select
+        -- ids
+        brand_id::text as brand_id,
+        week_start::date as week_start,
+
+        -- dimensions
+        is_suppressed::boolean as is_suppressed,
+
+        -- measures
+        micro_communities::integer as micro_communities,
+        broad_communities::integer as broad_communities,
+        micro_active_members::integer as micro_active_members,
+        broad_active_members::integer as broad_active_members,
+        micro_posts::integer as micro_posts,
+        broad_posts::integer as broad_posts,
+        micro_engagements::integer as micro_engagements,
+        broad_engagements::integer as broad_engagements,
+        micro_opportunities::bigint as micro_member_post_opportunities,
+        broad_opportunities::bigint as broad_member_post_opportunities,
+        micro_engagement_rate::numeric(14,6) as micro_engagement_rate,
+        micro_engagement_rate_lower_95::numeric(14,6) as micro_engagement_rate_lower_95,
+        micro_engagement_rate_upper_95::numeric(14,6) as micro_engagement_rate_upper_95,
+        broad_engagement_rate::numeric(14,6) as broad_engagement_rate,
+        broad_engagement_rate_lower_95::numeric(14,6) as broad_engagement_rate_lower_95,
+        broad_engagement_rate_upper_95::numeric(14,6) as broad_engagement_rate_upper_95,
+        (case when is_comparable
+            then {{ ratio('micro_engagement_rate', 'broad_engagement_rate', 4) }} end)::numeric(12,4)
+            as lift,
+        -- Conservative bounds: the worst and best ratio the two intervals allow.
+        (case when is_comparable
+            then {{ ratio('micro_engagement_rate_lower_95', 'broad_engagement_rate_upper_95', 4) }}
+        end)::numeric(12,4) as lift_lower_95,
+        (case when is_comparable
+            then {{ ratio('micro_engagement_rate_upper_95', 'broad_engagement_rate_lower_95', 4) }}
+        end)::numeric(12,4) as lift_upper_95,
+        -- A brand without broad communities has all its engagement in small groups: share 1.
+        (case when not is_suppressed
+            then {{ ratio('coalesce(micro_engagements, 0)', 'all_engagements', 6) }}
+        end)::numeric(14,6) as small_group_engagement_share,
+        (case when not is_suppressed
+            then {{ wilson_bound('coalesce(micro_engagements, 0)', 'all_engagements', 'lower') }}
+        end)::numeric(14,6) as small_group_engagement_share_lower_95,
+        (case when not is_suppressed
+            then {{ wilson_bound('coalesce(micro_engagements, 0)', 'all_engagements', 'upper') }}
+        end)::numeric(14,6) as small_group_engagement_share_upper_95
+
+    from rated
+
+)
+
+select * from final
