@@ -302,7 +302,7 @@ class IngestConsumer:
         stored: dict[int, int] = _retry(  # type: ignore[assignment]
             "reading stored offsets",
             lambda: self._read_offsets(numbers),
-            self._stopping,
+            self._stopping.is_set,
         )
         for tp in partitions:
             offset = stored.get(tp.partition)

@@ -8,7 +8,7 @@ may not hold NUL characters: PostgreSQL text and jsonb cannot store them.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -61,7 +61,19 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+def _not_ancient(value: datetime) -> datetime:
+    # Community events before the Unix epoch are corrupt clocks; year-1 values with a positive
+    # offset would even be stored as BC dates no client can read back.
+    try:
+        too_old = value.astimezone(UTC).year < 1970
+    except OverflowError:  # past either end of datetime's range once in UTC
+        too_old = value.year < 1970
+    if too_old:
+        raise ValueError("must not be before 1970-01-01T00:00:00Z")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_not_ancient)]
 CommunityId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Identifier = _stored(128)
 MemberId = _stored(128)  # hashed, never stored as sent

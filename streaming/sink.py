@@ -51,7 +51,9 @@ _EVENT_COPY = sql.SQL("copy pulse_batch_events ({}) from stdin").format(
 )
 _EVENT_INSERT = sql.SQL(
     "insert into raw.community_events ({cols}) "
-    "select {cols} from pulse_batch_events on conflict (event_id) do nothing"
+    # ORDER BY: within a batch, as across batches, the first copy of an event_id wins.
+    "select {cols} from pulse_batch_events order by source_partition, source_offset "
+    "on conflict (event_id) do nothing"
 ).format(cols=sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS)))
 _DEAD_COPY = sql.SQL("copy pulse_batch_dead_letters ({}) from stdin").format(
     sql.SQL(", ").join(map(sql.Identifier, DEAD_LETTER_COLUMNS))

@@ -7,6 +7,7 @@ free ports, so tests never touch a developer's `.pulse/` nor the machine's own P
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +30,10 @@ TEST_PSEUDONYM_KEY = "test-pseudonym-key-not-secret"
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack = LocalStack(tmp_path_factory.mktemp("pulse-stack"))
+def local_stack() -> Iterator[LocalStack]:
+    # Not under pytest's temp root: pytest makes that private (0700) whenever a session starts,
+    # and PostgreSQL runs as its own system user when the tests run as root.
+    stack = LocalStack(Path(tempfile.mkdtemp(prefix="pulse-test-stack-")))
     stack.up()
     yield stack
     stack.down(purge=True)
