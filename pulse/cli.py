@@ -269,6 +269,110 @@ def transform(
     console.print(f"[green]dbt build[/green] in {time.monotonic() - started:.0f} s: {summary}")
 
 
+# -- quality gates -----------------------------------------------------------------------------
+
+
+@app.command()
+@_friendly
+def validate(
+    layer: Annotated[str, typer.Option(help="Which gate: raw or marts.")],
+    run_id: Annotated[
+        str | None, typer.Option(help="Run id to file the results under (default manual__<now>).")
+    ] = None,
+    interval_start: Annotated[
+        str | None,
+        typer.Option(help="raw: interval start, ISO 8601, UTC if no offset (default yesterday)."),
+    ] = None,
+    interval_end: Annotated[
+        str | None, typer.Option(help="raw: interval end, exclusive (default start + 1 day).")
+    ] = None,
+    build_schema: Annotated[
+        str, typer.Option(help="marts: the build schema to validate (dbt var marts_schema).")
+    ] = "analytics",
+) -> None:
+    """Run a quality gate (Great Expectations); exit 1 with a summary of what failed."""
+    from datetime import UTC, datetime, timedelta
+
+    from pulse.gates import (
+        GateSettings,
+        default_interval,
+        parse_moment,
+        run_marts_gate,
+        run_raw_gate,
+        warehouse_dsn,
+    )
+
+    if layer not in ("raw", "marts"):
+        raise typer.BadParameter("must be raw or marts", param_hint="--layer")
+    settings = _settings()
+    gates = GateSettings.from_settings(settings)
+    dsn = warehouse_dsn(settings)
+    run_id = run_id or f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S%z}"
+    with console.status(f"running the {layer} gate..."):
+        if layer == "raw":
+            start, end = default_interval()
+            if interval_start is not None:
+                start = parse_moment(interval_start)
+                end = start + timedelta(days=1)
+            if interval_end is not None:
+                end = parse_moment(interval_end)
+            result = run_raw_gate(
+                dsn, run_id=run_id, interval_start=start, interval_end=end, gate_settings=gates
+            )
+        else:
+            result = run_marts_gate(
+                dsn, run_id=run_id, build_schema=build_schema, gate_settings=gates
+            )
+    style = "green" if result.success else "red"
+    lines = result.summary_lines()
+    console.print(f"[{style}]{lines[0]}[/{style}]", highlight=False)
+    for line in lines[1:]:
+        console.print(line, markup=False, highlight=False)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
+def promote(
+    build_schema: Annotated[str, typer.Option(help="The validated build schema to show in marts.")],
+    run_id: Annotated[str | None, typer.Option(help="Run id recorded with the promotion.")] = None,
+) -> None:
+    """Switch the BI views (schema marts) to a build whose marts gate passed, atomically."""
+    from datetime import UTC, datetime
+
+    from pulse.gates import GateSettings, warehouse_dsn
+    from pulse.promote import promote as promote_build
+
+    settings = _settings()
+    promotion = promote_build(
+        warehouse_dsn(settings),
+        run_id=run_id or f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S%z}",
+        build_schema=build_schema,
+        keep_builds=GateSettings.from_settings(settings).keep_builds,
+    )
+    console.print(
+        f"[green]promoted[/green]: marts now shows {promotion.build_schema}"
+        + (f" (was {promotion.previous_build_schema})" if promotion.previous_build_schema else "")
+        + (f"; dropped {', '.join(promotion.retired_builds)}" if promotion.retired_builds else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+@_friendly
+def demo(
+    events: Annotated[int, typer.Option(help="About this many valid events.", min=1000)] = 200_000,
+    days: Annotated[int, typer.Option(help="Days of activity, ending today (UTC).", min=7)] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
+) -> None:
+    """Run the whole pipeline on the embedded services and print a summary (`make demo`)."""
+    from pulse.demo import render, run_demo
+
+    summary = run_demo(_settings(), console, events=events, days=days, seed=seed)
+    render(summary, out)
+
+
 @app.command()
 @_friendly
 def report(

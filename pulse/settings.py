@@ -65,3 +65,31 @@ class Settings(BaseSettings):
     future_tolerance_s: int = Field(
         default=300, ge=0, description="How far ahead of ingest time occurred_at may be."
     )
+
+    # quality gates and blue/green publishing
+    gx_project_dir: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "expectations",
+        description="Folder of the Great Expectations project; run output goes to gx/uncommitted/.",
+    )
+    gate_volume_history_intervals: int = Field(
+        default=7, ge=1, description="Previous intervals of the same length the volume check uses."
+    )
+    gate_volume_band_low: float = Field(
+        default=0.1,
+        gt=0,
+        description="Lowest allowed ratio of an interval's events to the trailing average.",
+    )
+    gate_volume_band_high: float = Field(
+        default=10.0,
+        gt=1,
+        description="Highest allowed ratio of an interval's events to the trailing average.",
+    )
+    gate_dead_letter_max_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Highest dead-letter share of what arrived in the interval.",
+    )
+    keep_builds: int = Field(
+        default=2, ge=1, description="Promoted build schemas kept (the live one included)."
+    )

@@ -17,6 +17,11 @@ def init_sql() -> str:
     return resources.files("pulse").joinpath("sql/init.sql").read_text()
 
 
+def quality_sql() -> str:
+    """The quality schema's tables (gate results, promotions); runs after init.sql."""
+    return resources.files("pulse").joinpath("sql/quality.sql").read_text()
+
+
 def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> None:
     """Create (or leave as they are) the schemas, raw tables and roles of DESIGN.md.
 
@@ -31,6 +36,7 @@ def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> No
         # Two concurrent inits would race on CREATE ROLE; serialise them.
         conn.execute("select pg_advisory_xact_lock(hashtext('pulse db init'))")
         conn.execute(init_sql())
+        conn.execute(quality_sql())
         database = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(database))
         for role in ROLES:
