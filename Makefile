@@ -37,17 +37,12 @@ test: install lint
 schemas: install
 	$(BIN)/pulse schemas --write
 
-# The main job on the embedded services. Re-running it is safe: the seeded generator sends the
-# same events again and ingest stores each event once.
+# The main job on the embedded services (see pulse/demo.py). Re-running it is safe: the seeded
+# generator sends the same events again and ingest stores each event once.
 DEMO_EVENTS ?= 200000
 DEMO_DAYS ?= 60
 demo: install
-	$(BIN)/pulse up
-	$(BIN)/pulse db init
-	$(BIN)/pulse generate --events $(DEMO_EVENTS) --days $(DEMO_DAYS)
-	$(BIN)/pulse consume --stop-when-idle 5
-	$(BIN)/pulse transform
-	$(BIN)/pulse status
+	$(BIN)/pulse demo --events $(DEMO_EVENTS) --days $(DEMO_DAYS)
 
 bench: install
 	$(BIN)/python bench/bench_ingest.py

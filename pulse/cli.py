@@ -359,6 +359,147 @@ def promote(
     )
 
 
+# -- orchestration -----------------------------------------------------------------------------
+
+
+def _moment(value: str | None, option: str) -> Any:
+    """An ISO 8601 timestamp; without an offset it is taken as UTC (days are UTC here)."""
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"not an ISO 8601 timestamp: {value!r}", param_hint=option
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _print_run(summary: Any) -> None:
+    from rich.table import Table
+
+    from pulse.pipeline import STEPS
+
+    table = Table(title=f"{summary.run_id} (attempt {summary.attempt})")
+    table.add_column("step")
+    table.add_column("work s", justify="right")
+    table.add_column("task s", justify="right")
+    for step in ("start_run", *STEPS, "record_run"):
+        work, task = summary.step_seconds.get(step), summary.task_seconds.get(step)
+        table.add_row(
+            step,
+            "-" if work is None else f"{work:.1f}",
+            "-" if task is None else f"{task:.1f}",
+        )
+    out.print(table)
+
+
+@app.command()
+@_friendly
+def run(
+    interval_start: Annotated[
+        str | None,
+        typer.Option(help="Start of the data interval, ISO 8601 (UTC if no offset)."),
+    ] = None,
+    interval_end: Annotated[
+        str | None,
+        typer.Option(help="End (exclusive) of the data interval; default: the last full hour."),
+    ] = None,
+) -> None:
+    """Run the community_metrics DAG once through Airflow's dag.test() (no scheduler needed).
+
+    Freshness, raw gate, dbt build, marts gate, promote, publish, record; Airflow's database is
+    kept in the state folder unless AIRFLOW_HOME is set. Re-running an interval is safe.
+    """
+    from pulse.pipeline import RunFailed, run_once
+
+    start = _moment(interval_start, "--interval-start")
+    end = _moment(interval_end, "--interval-end")
+    if (start is None) != (end is None):
+        raise typer.BadParameter("give both --interval-start and --interval-end, or neither")
+    try:
+        summary = run_once(_settings(), start, end)
+    except RunFailed as failed:
+        _print_run(failed.summary)
+        raise
+    _print_run(summary)
+    console.print(f"[green]run succeeded[/green]: {summary.headline()}")
+
+
+@app.command()
+@_friendly
+def replay(
+    reason: Annotated[
+        str | None, typer.Option(help="Only dead letters rejected for this reason.")
+    ] = None,
+    received_from: Annotated[
+        str | None, typer.Option(help="Only dead letters received at or after (ISO 8601).")
+    ] = None,
+    received_until: Annotated[
+        str | None, typer.Option(help="Only dead letters received before (ISO 8601).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Decide and report; change nothing.")] = False,
+) -> None:
+    """Re-validate dead letters against the current contract; re-inject those that now pass.
+
+    The same as the dead_letter_replay DAG, without Airflow. A dead letter is replayed once.
+    """
+    from datetime import UTC, datetime
+
+    from pulse.replay import replay_dead_letters
+    from pulse.runtime import resolve_endpoints
+    from streaming.decode import REASONS
+
+    if reason is not None and reason not in REASONS:
+        raise typer.BadParameter(f"one of {', '.join(REASONS)}", param_hint="--reason")
+    settings = _settings()
+    endpoints = resolve_endpoints(settings)
+    report = replay_dead_letters(
+        endpoints.pg_dsn,
+        endpoints.kafka_bootstrap,
+        endpoints.pseudonym_key,
+        run_id=f"cli__{datetime.now(UTC).isoformat()}",
+        events_topic=settings.events_topic,
+        dlq_topic=settings.dlq_topic,
+        reasons=[reason] if reason else None,
+        received_from=_moment(received_from, "--received-from"),
+        received_until=_moment(received_until, "--received-until"),
+        future_tolerance_s=settings.future_tolerance_s,
+        dry_run=dry_run,
+    )
+    console.print(
+        f"[green]replay{' (dry run)' if dry_run else ''}[/green]: {report.selected} selected, "
+        f"{report.reinjected} re-injected, {report.still_invalid} still invalid "
+        f"{report.still_invalid_by_reason or ''}, {report.not_in_dlq_topic} gone from the DLQ "
+        f"topic, {report.erased_member} of erased members"
+    )
+
+
+@app.command()
+@_friendly
+def erase() -> None:
+    """Apply member.erased requests to every table now, then check none of their rows is left.
+
+    The same as the member_erasure DAG, without Airflow. Needs the warehouse owner's DSN.
+    """
+    from datetime import UTC, datetime
+
+    from pulse.erasure import apply_erasures, require_erased
+    from pulse.pipeline import warehouse_dsn
+
+    dsn = warehouse_dsn(_settings())
+    report = apply_erasures(dsn, run_id=f"cli__{datetime.now(UTC).isoformat()}")
+    require_erased(dsn)
+    deleted = sum(report.rows_deleted.values())
+    console.print(
+        f"[green]erased[/green] {report.members} member(s) ({report.requests} request(s), "
+        f"{report.late_arrivals} late arrival(s)): {deleted:,} rows in "
+        f"{len(report.rows_deleted)} table(s), {report.values_redacted} quoted value(s) redacted"
+    )
+
+
 @app.command()
 @_friendly
 def demo(

@@ -93,3 +93,81 @@ class Settings(BaseSettings):
     keep_builds: int = Field(
         default=2, ge=1, description="Promoted build schemas kept (the live one included)."
     )
+
+    # orchestration (community_metrics)
+    freshness_max_lag: int = Field(
+        default=1000,
+        ge=0,
+        description=(
+            "Messages ingest may be behind the topic end for an interval to count as fresh."
+        ),
+    )
+    freshness_poke_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the freshness check looks again (read when the DAG file is parsed).",
+    )
+    freshness_timeout_s: float = Field(
+        default=1800.0,
+        ge=0,
+        description=(
+            "How long a run waits for fresh ingest before failing (read when the DAG "
+            "file is parsed)."
+        ),
+    )
+    pipeline_dbt_unit_tests: bool = Field(
+        default=False,
+        description=(
+            "Also run dbt unit tests in orchestrated runs (CI and `pulse transform` always do)."
+        ),
+    )
+
+    # alerts (community.alerts.v1)
+    alert_negative_share_min: float = Field(
+        default=0.35,
+        ge=0,
+        le=1,
+        description="Lowest negative share of a day that can count as a sentiment spike.",
+    )
+    alert_negative_spike_delta: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="How far above its baseline the negative share must be.",
+    )
+    alert_engagement_drop_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description=(
+            "Drop in engagements per post, relative to the baseline, that alerts "
+            "(complete days only)."
+        ),
+    )
+    alert_brand_voice_max: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Highest acceptable brand and moderator share of posts and comments.",
+    )
+    alert_idea_unanswered_days: float = Field(
+        default=7.0, gt=0, description="Days an idea may wait for a first response."
+    )
+    alert_baseline_days: int = Field(
+        default=7, ge=1, description="Days before the observed one that make up the baseline."
+    )
+    alert_min_baseline_days: int = Field(
+        default=3, ge=1, description="Days of history a baseline needs."
+    )
+    alert_min_items: int = Field(
+        default=10,
+        ge=1,
+        description="Posts plus comments a day needs before its ratios are judged.",
+    )
+    alert_critical_factor: float = Field(
+        default=1.5,
+        gt=1,
+        description=(
+            "How many times past the threshold makes an alert critical rather than a warning."
+        ),
+    )

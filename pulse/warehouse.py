@@ -22,6 +22,11 @@ def quality_sql() -> str:
     return resources.files("pulse").joinpath("sql/quality.sql").read_text()
 
 
+def pipeline_sql() -> str:
+    """The pipeline's own tables (runs, published alerts, replays, erasures)."""
+    return resources.files("pulse").joinpath("sql/pipeline.sql").read_text()
+
+
 def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> None:
     """Create (or leave as they are) the schemas, raw tables and roles of DESIGN.md.
 
@@ -37,6 +42,7 @@ def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> No
         conn.execute("select pg_advisory_xact_lock(hashtext('pulse db init'))")
         conn.execute(init_sql())
         conn.execute(quality_sql())
+        conn.execute(pipeline_sql())
         database = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(database))
         for role in ROLES:

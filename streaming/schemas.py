@@ -19,8 +19,13 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 def topic_models() -> dict[str, TypeAdapter[Any]]:
     """Topic name -> adapter of its message model."""
     from streaming.contracts import INBOUND_ADAPTER
+    from streaming.outbound import ALERTS_ADAPTER, METRICS_ADAPTER
 
-    return {"community.events.v1": INBOUND_ADAPTER}
+    return {
+        "community.events.v1": INBOUND_ADAPTER,
+        "community.metrics.v1": METRICS_ADAPTER,
+        "community.alerts.v1": ALERTS_ADAPTER,
+    }
 
 
 def render(topic: str, adapter: TypeAdapter[Any]) -> str:

@@ -1,0 +1,104 @@
+"""Helpers shared by the DAG files (not a DAG: the name starts with `_`).
+
+Nothing here does I/O at import time. Configuration comes from the environment only:
+`PULSE_*` variables (pulse.settings) and, when defined, the Airflow connections
+`pulse_warehouse` (a Postgres connection, e.g. `AIRFLOW_CONN_PULSE_WAREHOUSE`) and `pulse_kafka`
+(host:port, or `bootstrap_servers` in its extra), which then win over PULSE_PG_DSN and
+PULSE_KAFKA_BOOTSTRAP. Nothing secret is written in code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pulse.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+OWNER = "community-pulse"
+WAREHOUSE_CONN_ID = "pulse_warehouse"
+KAFKA_CONN_ID = "pulse_kafka"
+# Schedules start here; with catchup off only the latest interval runs when a DAG is enabled.
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+def parse_time_settings() -> Settings:
+    """Settings read while the DAG file is parsed (only the environment, no I/O)."""
+    return Settings()
+
+
+def pulse_settings() -> Settings:
+    """The task's settings: PULSE_* variables, with the Airflow connections applied."""
+    overrides: dict[str, Any] = {}
+    warehouse = _connection(WAREHOUSE_CONN_ID)
+    if warehouse is not None:
+        from psycopg.conninfo import make_conninfo
+
+        extra = {k: str(v) for k, v in (warehouse.extra_dejson or {}).items()}
+        overrides["pg_dsn"] = make_conninfo(
+            "",
+            host=warehouse.host or None,
+            port=str(warehouse.port) if warehouse.port else None,
+            user=warehouse.login or None,
+            password=warehouse.password or None,
+            dbname=warehouse.schema or None,
+            **extra,
+        )
+    kafka = _connection(KAFKA_CONN_ID)
+    if kafka is not None:
+        servers = (kafka.extra_dejson or {}).get("bootstrap_servers")
+        overrides["kafka_bootstrap"] = servers or f"{kafka.host}:{kafka.port or 9092}"
+    return Settings(**overrides)
+
+
+def _connection(conn_id: str) -> Any:
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+@contextlib.contextmanager
+def no_retry_on(*errors: type[BaseException]) -> Iterator[None]:
+    """Fail the task at once (no retries) on these errors: a retry cannot fix them."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except errors as error:
+        raise AirflowFailException(str(error)) from error
+
+
+def run_identity(context: Any) -> tuple[str, str]:
+    """(dag_id, run_id) of the running task."""
+    return context["dag"].dag_id, context["run_id"]
+
+
+def task_outcomes(context: Any) -> tuple[dict[str, str], dict[str, float]]:
+    """Final state and duration of every finished task of this DAG run, from Airflow."""
+    dag_id, run_id = run_identity(context)
+    states: dict[str, str] = {}
+    seconds: dict[str, float] = {}
+    try:
+        for crumb in context["ti"].get_task_breadcrumbs(dag_id, run_id):
+            states[crumb["task_id"]] = str(getattr(crumb["state"], "value", crumb["state"]))
+            if crumb.get("duration") is not None:
+                seconds[crumb["task_id"]] = float(crumb["duration"])
+    except Exception:  # the record is still written from what the steps recorded themselves
+        logger.warning("could not read the task states of %s", run_id, exc_info=True)
+    return states, seconds

@@ -1,0 +1,171 @@
+"""
+### community_metrics
+
+Every hour, for the hour that just ended (its **data interval**):
+
+1. **start_run** opens the run's row in `quality.pipeline_runs`;
+2. **ingest_freshness** waits (reschedule mode: no worker slot is held) until raw has caught up
+   with the interval end and the consumer's stored offsets are near the topic end; after
+   `PULSE_FRESHNESS_TIMEOUT_S` it fails with the reason (lag per partition, raw's watermark);
+3. **raw_gate** validates the interval's raw events (Great Expectations); a failure stops the run
+   before dbt;
+4. **dbt_build** runs one `dbt build` (models, data tests, unit tests) with the marts in the
+   run's own build schema;
+5. **marts_gate** validates that build; **promote** points the BI views of `marts` at it, in
+   one transaction;
+6. **publish** sends one `community.metrics.v1` message per community per day of the interval
+   and the new `community.alerts.v1` alerts (deterministic ids: a re-run sends no new ones);
+7. **record_run** writes the verdict, row counts, gate results and durations to
+   `quality.pipeline_runs`, and fails the DAG run if any step failed.
+
+Gate failures, a refused promote and stale ingest fail their task without retries (a retry
+cannot fix data); other errors are retried. `catchup` is off: past intervals are filled with
+`airflow backfill create --dag-id community_metrics --from-date ... --to-date ...`. Run params
+`interval_start`/`interval_end` override the data interval (`pulse run` uses them).
+Configuration: `PULSE_*` variables, connections `pulse_warehouse` and `pulse_kafka` if defined.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import _common
+from airflow.sdk import (
+    CronDataIntervalTimetable,
+    Param,
+    PokeReturnValue,
+    TriggerRule,
+    chain,
+    dag,
+    get_current_context,
+    task,
+)
+
+from pulse import pipeline
+from pulse.errors import PulseError
+
+_PARSED = _common.parse_time_settings()
+POKE_INTERVAL_S = float(pipeline.setting(_PARSED, "freshness_poke_interval_s"))
+FRESHNESS_TIMEOUT_S = float(pipeline.setting(_PARSED, "freshness_timeout_s"))
+
+
+@dag(
+    dag_id=pipeline.DAG_ID,
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=_common.START_DATE,
+    catchup=False,
+    # staging and intermediate are shared by all runs: one build at a time.
+    max_active_runs=1,
+    default_args=_common.DEFAULT_ARGS,
+    tags=["community-pulse", "metrics", "dbt", "great-expectations", "kafka"],
+    doc_md=__doc__,
+    params={
+        "interval_start": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="Start of the data interval, overriding the run's (with interval_end).",
+        ),
+        "interval_end": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="End (exclusive) of the data interval, overriding the run's.",
+        ),
+    },
+)
+def community_metrics() -> None:
+    @task
+    def start_run() -> dict[str, Any]:
+        context = get_current_context()
+        dag_id, run_id = _common.run_identity(context)
+        start, end = pipeline.resolve_interval(
+            context["params"].get("interval_start"),
+            context["params"].get("interval_end"),
+            context.get("data_interval_start"),
+            context.get("data_interval_end"),
+        )
+        run = pipeline.start_run(
+            _common.pulse_settings(),
+            dag_id=dag_id,
+            run_id=run_id,
+            interval_start=start,
+            interval_end=end,
+        )
+        return run.to_xcom()
+
+    @task.sensor(
+        poke_interval=POKE_INTERVAL_S,
+        # Our own deadline (with the reason) comes first; this one is the backstop.
+        timeout=FRESHNESS_TIMEOUT_S + 2 * POKE_INTERVAL_S,
+        mode="reschedule",
+    )
+    def ingest_freshness(run: dict[str, Any]) -> PokeReturnValue:
+        context = get_current_context()
+        first_poke = context["ti"].get_first_reschedule_date(context)
+        waited = (datetime.now(UTC) - first_poke).total_seconds() if first_poke else 0.0
+        with _common.no_retry_on(*pipeline.STOP_ERRORS):
+            freshness = pipeline.ingest_freshness(
+                _common.pulse_settings(),
+                pipeline.RunContext.from_xcom(run),
+                waited_s=waited,
+                timeout_s=FRESHNESS_TIMEOUT_S,
+            )
+        return PokeReturnValue(
+            is_done=freshness.fresh, xcom_value=freshness.as_dict() if freshness.fresh else None
+        )
+
+    @task
+    def raw_gate(run: dict[str, Any]) -> dict[str, Any]:
+        with _common.no_retry_on(*pipeline.STOP_ERRORS):
+            return pipeline.raw_gate(_common.pulse_settings(), pipeline.RunContext.from_xcom(run))
+
+    @task
+    def dbt_build(run: dict[str, Any]) -> str:
+        result = pipeline.dbt_build(_common.pulse_settings(), pipeline.RunContext.from_xcom(run))
+        return result["build_schema"]
+
+    @task
+    def marts_gate(run: dict[str, Any], build_schema: str) -> dict[str, Any]:
+        with _common.no_retry_on(*pipeline.STOP_ERRORS):
+            return pipeline.marts_gate(
+                _common.pulse_settings(), pipeline.RunContext.from_xcom(run), build_schema
+            )
+
+    @task
+    def promote(run: dict[str, Any], build_schema: str) -> dict[str, Any]:
+        with _common.no_retry_on(*pipeline.STOP_ERRORS):
+            return pipeline.promote_build(
+                _common.pulse_settings(), pipeline.RunContext.from_xcom(run), build_schema
+            )
+
+    @task
+    def publish(run: dict[str, Any], build_schema: str) -> dict[str, Any]:
+        return pipeline.publish(
+            _common.pulse_settings(), pipeline.RunContext.from_xcom(run), build_schema
+        )
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def record_run(run: dict[str, Any]) -> dict[str, Any]:
+        states, seconds = _common.task_outcomes(get_current_context())
+        summary = pipeline.finish_run(
+            _common.pulse_settings(), pipeline.RunContext.from_xcom(run), states, seconds
+        )
+        if summary.status != "success":
+            with _common.no_retry_on(PulseError):
+                raise pipeline.RunFailed(summary)
+        return {"status": summary.status, "pipeline_run_id": summary.pipeline_run_id}
+
+    run = start_run()
+    fresh = ingest_freshness(run)
+    raw = raw_gate(run)
+    build = dbt_build(run)
+    marts = marts_gate(run, build)
+    promoted = promote(run, build)
+    published = publish(run, build)
+    chain(fresh, raw, build, marts, promoted, published)
+    [fresh, raw, build, marts, promoted, published] >> record_run(run)
+
+
+community_metrics()
