@@ -215,30 +215,32 @@ def render(summary: DemoSummary, console: Console) -> None:
     console.print(ingest)
 
     brands = Table(title="per brand, whole period (from marts, read as pulse_bi)")
-    for column in (
-        "brand",
-        "lift micro/broad (95% CI)",
-        "small-group share",
-        f"retention wk {RETENTION_WEEK}",
-        "brand voice",
-        "ideas by status",
-        "median response",
-        "alerts",
-    ):
-        brands.add_column(column)
+    # lift: micro vs broad engagement rate per post and member; micro share: of all engagement;
+    # voice: brand+moderator share of posts and comments; resp.: median hours to first response.
+    headers = ("brand", "lift", "95% CI", "micro share", f"ret wk{RETENTION_WEEK}", "voice")
+    for column in (*headers, "resp.", "alerts"):
+        brands.add_column(column, no_wrap=True)
     for b in summary.brands:
-        lift = "-" if b.lift is None else f"{b.lift:.1f}x ({b.lift_low:.1f}-{b.lift_high:.1f})"
         brands.add_row(
             b.brand_id,
-            lift,
+            "-" if b.lift is None else f"{b.lift:.1f}x",
+            "-" if b.lift is None else f"{b.lift_low:.1f}-{b.lift_high:.1f}",
             _pct(b.small_group_share),
             _pct(b.retention_week4),
             _pct(b.brand_voice_share),
-            ", ".join(f"{k} {v}" for k, v in b.ideas_by_status.items()) or "-",
             "-" if b.median_response_hours is None else f"{b.median_response_hours:.1f} h",
             str(b.alerts),
         )
     console.print(brands)
+
+    statuses = sorted({status for b in summary.brands for status in b.ideas_by_status})
+    ideas = Table(title="ideas by current status")
+    ideas.add_column("brand", no_wrap=True)
+    for status in statuses:
+        ideas.add_column(status.replace("_", " "), justify="right", no_wrap=True)
+    for b in summary.brands:
+        ideas.add_row(b.brand_id, *(str(b.ideas_by_status.get(s, 0)) for s in statuses))
+    console.print(ideas)
     if summary.step_seconds:
         steps = ", ".join(f"{k} {v:.0f} s" for k, v in summary.step_seconds.items())
         console.print(f"time: {steps}")
