@@ -39,6 +39,16 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("kafka").setLevel(logging.ERROR if not verbose else logging.INFO)
 
 
+def _is_unreachable(error: BaseException) -> bool:
+    import psycopg
+    from kafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+    return isinstance(
+        error,
+        ConnectionError | psycopg.OperationalError | KafkaConnectionError | KafkaTimeoutError,
+    )
+
+
 def _friendly(func: F) -> F:
     """Turn the project's own errors (and unreachable services) into one line and exit 1."""
 
@@ -47,10 +57,16 @@ def _friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PulseError as error:
-            console.print(f"[red]error:[/red] {error}")
+            console.print(f"[red]error:[/red] {' '.join(str(error).split())}", highlight=False)
             raise typer.Exit(1) from None
-        except ConnectionError as error:
-            console.print(f"[red]error:[/red] a service is unreachable: {error}")
+        except Exception as error:
+            # Unreachable services surface as driver errors; name them in one line, no traceback.
+            if not _is_unreachable(error):
+                raise
+            first = (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            )
+            console.print(f"[red]error:[/red] a service is unreachable ({first}); is it running?")
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
