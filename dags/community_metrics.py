@@ -9,8 +9,8 @@ Every hour, for the hour that just ended (its **data interval**):
    `PULSE_FRESHNESS_TIMEOUT_S` it fails with the reason (lag per partition, raw's watermark);
 3. **raw_gate** validates the interval's raw events (Great Expectations); a failure stops the run
    before dbt;
-4. **dbt_build** runs one `dbt build` (models, data tests, unit tests) with the marts in the
-   run's own build schema;
+4. **dbt_build** runs one `dbt build` (models and data tests) with the marts in the run's own
+   build schema, then applies pending `member.erased` requests to raw and every other table;
 5. **marts_gate** validates that build; **promote** points the BI views of `marts` at it, in
    one transaction;
 6. **publish** sends one `community.metrics.v1` message per community per day of the interval

@@ -670,6 +670,12 @@ def dbt_build(settings: Any, run: RunContext) -> dict[str, Any]:
                 raise
             step.details["dbt"] = _dbt_timings(target)
         step.columns["mart_rows"] = mart_rows(dsn, build)
+        # DESIGN: after the next pipeline run no row anywhere carries an erased member's key.
+        # The build above already left them out of every model; this removes them from raw
+        # (and any other table) now rather than at the daily member_erasure run.
+        from pulse.erasure import apply_erasures
+
+        step.details["erasure"] = apply_erasures(dsn, run_id=run.run_id).as_dict()
     return {"build_schema": build, "mart_rows": step.columns["mart_rows"]}
 
 

@@ -417,6 +417,18 @@ def test_the_same_interval_run_again_sends_identical_metrics_and_no_new_alert_id
 # -- erasure (after the runs above, on the same warehouse) ----------------------------------------
 
 
+def test_a_run_leaves_no_row_of_a_member_erased_before_it(world: World) -> None:
+    """DESIGN: after the next pipeline run no row in any schema carries an erased member_key."""
+    erased = {
+        Pseudonymizer(TEST_PSEUDONYM_KEY).member_key(e.get("platform"), e["member_id"])
+        for e in world.valid_events
+        if e["event_type"] == "member.erased"
+    }
+    assert erased, "the generated world should hold erasure requests"
+    for key in erased:
+        assert tables_holding(world.dsn, key) == {}
+
+
 def _most_active_member(world: World) -> dict[str, Any]:
     erased = {e["member_id"] for e in world.valid_events if e["event_type"] == "member.erased"}
     counts: dict[tuple[str, str, str], int] = {}
