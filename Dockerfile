@@ -9,7 +9,8 @@ COPY pulse ./pulse
 COPY streaming ./streaming
 COPY dbt_project ./dbt_project
 COPY expectations ./expectations
-RUN pip install --no-cache-dir .
+# Editable: the package finds dbt_project/ and expectations/ beside itself.
+RUN pip install --no-cache-dir -e .
 USER nobody
 ENTRYPOINT ["pulse"]
 
@@ -20,4 +21,4 @@ COPY --chown=airflow:root streaming /opt/pulse/streaming
 COPY --chown=airflow:root dbt_project /opt/pulse/dbt_project
 COPY --chown=airflow:root expectations /opt/pulse/expectations
 COPY --chown=airflow:root dags /opt/airflow/dags
-RUN pip install --no-cache-dir /opt/pulse
+RUN pip install --no-cache-dir -e /opt/pulse
