@@ -201,7 +201,7 @@ def read_summary(dsn: str) -> DemoSummary:
 def render(summary: DemoSummary, console: Console) -> None:
     """The one-screen summary."""
     ingest = Table(title="ingest", show_header=False)
-    ingest.add_row("events stored", f"{summary.events_stored:,}")
+    ingest.add_row("events in raw (after erasures)", f"{summary.events_stored:,}")
     ingest.add_row("duplicates dropped", f"{summary.duplicates_dropped:,}")
     letters = ", ".join(f"{k} {v:,}" for k, v in summary.dead_letters.items()) or "none"
     ingest.add_row("dead letters", letters)
