@@ -16,10 +16,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from kafka.errors import KafkaTimeoutError
 from pydantic import ValidationError
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -27,10 +26,7 @@ from pulse import generator
 from pulse.generator import (
     GeneratedMessage,
     GeneratorConfig,
-    ProduceError,
-    ProduceReport,
     generate,
-    produce,
 )
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER
 
@@ -639,87 +635,3 @@ def test_one_community_per_brand_turns_negative_in_the_last_three_days(
         )
         assert own[0] > 0.5
         assert all(drop < 0.45 for drop in own[1:])
-
-
-# --- produce ---------------------------------------------------------------------------------
-
-
-class FakeFuture:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-
-    def add_errback(self, callback: Any) -> FakeFuture:
-        if self.error is not None:
-            callback(self.error)
-        return self
-
-
-class FakeProducer:
-    """Stands in for kafka-python's producer: records sends, fails after `fail_after` of them."""
-
-    instances: ClassVar[list[FakeProducer]] = []
-    fail_after: ClassVar[int | None] = None
-
-    def __init__(self, **config: Any) -> None:
-        self.config = config
-        self.sent: list[tuple[str, bytes | None, bytes | None]] = []
-        self.flushed = self.closed = False
-        FakeProducer.instances.append(self)
-
-    def send(self, topic: str, *, key: bytes | None, value: bytes | None) -> FakeFuture:
-        self.sent.append((topic, key, value))
-        failing = self.fail_after is not None and len(self.sent) > self.fail_after
-        return FakeFuture(RuntimeError("broker said no") if failing else None)
-
-    def flush(self) -> None:
-        self.flushed = True
-
-    def close(self, timeout: float | None = None) -> None:
-        self.closed = True
-
-
-@pytest.fixture
-def fake_producer(monkeypatch: pytest.MonkeyPatch) -> type[FakeProducer]:
-    FakeProducer.instances = []
-    FakeProducer.fail_after = None
-    monkeypatch.setattr(generator, "KafkaProducer", FakeProducer)
-    return FakeProducer
-
-
-def test_produce_sends_every_message_keyed_uncompressed_and_counts_kinds(
-    fake_producer: type[FakeProducer],
-) -> None:
-    messages = list(generate(GeneratorConfig(events=5000, end=END)))
-    report = produce(messages, "127.0.0.1:9092", "events", show_progress=False)
-    (producer,) = fake_producer.instances
-    assert producer.config["compression_type"] is None
-    assert producer.config["acks"] == "all"
-    assert producer.sent == [("events", m.key, m.value) for m in messages]
-    assert producer.flushed and producer.closed
-    assert isinstance(report, ProduceReport)
-    assert report.total == len(messages)
-    assert report.sent == dict(Counter(m.kind for m in messages))
-    assert report.invalid_by_reason == dict(Counter(m.reason for m in messages if m.reason))
-    assert report.seconds >= 0
-    assert "valid" in str(report)
-
-
-def test_produce_raises_when_the_broker_rejects_a_message(
-    fake_producer: type[FakeProducer],
-) -> None:
-    fake_producer.fail_after = 10
-    messages = generate(GeneratorConfig(events=2000, end=END))
-    with pytest.raises(ProduceError, match="broker said no"):
-        produce(messages, "127.0.0.1:9092", "events", show_progress=False)
-    assert fake_producer.instances[0].closed
-
-
-def test_produce_reports_an_unreachable_broker_as_one_clear_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def unreachable(**config: Any) -> None:
-        raise KafkaTimeoutError("Unable to bootstrap from 127.0.0.1:1")
-
-    monkeypatch.setattr(generator, "KafkaProducer", unreachable)
-    with pytest.raises(ProduceError, match=re.escape("cannot reach Kafka at 127.0.0.1:1")):
-        produce([], "127.0.0.1:1", "events", show_progress=False)
