@@ -17,23 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from _warehouse import add_common_arguments, bench_warehouse
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pulse.generator import GeneratorConfig, generate
-from pulse.localstack import LocalStack
 from pulse.settings import Settings
 from pulse.transform import run_dbt
-from pulse.warehouse import init_warehouse
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 
@@ -97,31 +92,11 @@ def timed_build(args: list[str], dsn: str, settings: Settings, target: Path) -> 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000, help="initial raw events")
-    parser.add_argument("--days", type=int, default=60, help="span of the generated events")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--dsn",
-        help="an existing server (a superuser DSN); a fresh database is made on it. "
-        "Default: an embedded PostgreSQL in a temporary folder.",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    add_common_arguments(parser, "initial raw events")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-dbt-"))
-    stack: LocalStack | None = None
-    if args.dsn:
-        admin_dsn = args.dsn
-    else:
-        stack = LocalStack(workdir / "stack")
-        admin_dsn = stack.up().pg_dsn
-    database = f"pulse_bench_{uuid.uuid4().hex[:8]}"
-    dsn = make_conninfo(admin_dsn, dbname=database)
-    admin = make_conninfo(admin_dsn, dbname=conninfo_to_dict(admin_dsn).get("dbname", "postgres"))
-    try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
-        init_warehouse(dsn)
+    with bench_warehouse(args.dsn, "pulse-bench-dbt-", keep=args.keep) as warehouse:
+        dsn, workdir = warehouse.dsn, warehouse.workdir
         settings = Settings(pg_dsn=dsn, pseudonym_key=BENCH_KEY, state_dir=workdir / ".pulse")
 
         started = time.perf_counter()
@@ -159,18 +134,6 @@ def main() -> int:
             f"full build {full:.1f} s; incremental build after +{added / max(stored, 1):.1%} "
             f"events {incremental:.1f} s"
         )
-    finally:
-        if not args.keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("drop database if exists {} with (force)").format(
-                        sql.Identifier(database)
-                    )
-                )
-        if stack is not None:
-            stack.down(purge=not args.keep)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -16,25 +16,20 @@ timed separately:
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
+from _warehouse import add_common_arguments, bench_warehouse
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pulse import gates
 from pulse.generator import GeneratorConfig, generate
-from pulse.localstack import LocalStack
 from pulse.promote import build_schema_name, promote
 from pulse.settings import Settings
 from pulse.transform import run_dbt
-from pulse.warehouse import init_warehouse
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 
@@ -80,33 +75,13 @@ def timed(label: str, results: list[tuple[str, float, str]], func, *args, **kwar
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000, help="raw events")
-    parser.add_argument("--days", type=int, default=60, help="span of the generated events")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--dsn",
-        help="an existing server (a superuser DSN); a fresh database is made on it. "
-        "Default: an embedded PostgreSQL in a temporary folder.",
-    )
+    add_common_arguments(parser, "raw events")
     parser.add_argument("--skip-dbt", action="store_true", help="time the raw gate only")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-gates-"))
-    stack: LocalStack | None = None
-    if args.dsn:
-        admin_dsn = args.dsn
-    else:
-        stack = LocalStack(workdir / "stack")
-        admin_dsn = stack.up(kafka=False).pg_dsn
-    database = f"pulse_bench_{uuid.uuid4().hex[:8]}"
-    dsn = make_conninfo(admin_dsn, dbname=database)
-    admin = make_conninfo(admin_dsn, dbname=conninfo_to_dict(admin_dsn).get("dbname", "postgres"))
     results: list[tuple[str, float, str]] = []
-    try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
-        init_warehouse(dsn)
+    with bench_warehouse(args.dsn, "pulse-bench-gates-", keep=args.keep) as warehouse:
+        dsn, workdir = warehouse.dsn, warehouse.workdir
         settings = Settings(pg_dsn=dsn, pseudonym_key=BENCH_KEY, state_dir=workdir / ".pulse")
         project = gates.copy_project(workdir / "gx-project")
         gate_settings = gates.GateSettings(project_dir=project)
@@ -197,18 +172,6 @@ def main() -> int:
             ).fetchone()
         in_day = interval_rows[0] if interval_rows else 0
         print(f"\nraw events: {stored:,}; one day's interval: {in_day:,}")
-    finally:
-        if not args.keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("drop database if exists {} with (force)").format(
-                        sql.Identifier(database)
-                    )
-                )
-        if stack is not None:
-            stack.down(purge=not args.keep)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
