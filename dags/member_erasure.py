@@ -24,7 +24,7 @@ from typing import Any
 import _common
 from airflow.sdk import dag, get_current_context, task
 
-from pulse import erasure, pipeline
+from pulse import erasure, runtime
 
 
 @dag(
@@ -40,13 +40,13 @@ from pulse import erasure, pipeline
 def member_erasure() -> None:
     @task
     def apply_erasures() -> dict[str, Any]:
-        dsn = pipeline.warehouse_dsn(_common.pulse_settings())
+        dsn = runtime.warehouse_dsn(_common.pulse_settings())
         report = erasure.apply_erasures(dsn, run_id=get_current_context()["run_id"])
         return report.as_dict()
 
     @task
     def verify_erasures() -> None:
-        erasure.require_erased(pipeline.warehouse_dsn(_common.pulse_settings()))
+        erasure.require_erased(runtime.warehouse_dsn(_common.pulse_settings()))
 
     apply_erasures() >> verify_erasures()
 

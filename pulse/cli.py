@@ -315,8 +315,8 @@ def validate(
         parse_moment,
         run_marts_gate,
         run_raw_gate,
-        warehouse_dsn,
     )
+    from pulse.runtime import warehouse_dsn
 
     if layer not in ("raw", "marts"):
         raise typer.BadParameter("must be raw or marts", param_hint="--layer")
@@ -357,8 +357,9 @@ def promote(
     """Switch the BI views (schema marts) to a build whose marts gate passed, atomically."""
     from datetime import UTC, datetime
 
-    from pulse.gates import GateSettings, warehouse_dsn
+    from pulse.gates import GateSettings
     from pulse.promote import promote as promote_build
+    from pulse.runtime import warehouse_dsn
 
     settings = _settings()
     promotion = promote_build(
@@ -503,7 +504,7 @@ def erase() -> None:
     from datetime import UTC, datetime
 
     from pulse.erasure import apply_erasures, require_erased
-    from pulse.pipeline import warehouse_dsn
+    from pulse.runtime import warehouse_dsn
 
     dsn = warehouse_dsn(_settings())
     report = apply_erasures(dsn, run_id=f"cli__{datetime.now(UTC).isoformat()}")
@@ -540,11 +541,12 @@ def report(
     """Write a self-contained HTML report with charts of what BI sees (marts, read as pulse_bi)."""
     from pathlib import Path
 
-    from pulse.report import build_report, resolve_dsn
+    from pulse.report import build_report
+    from pulse.runtime import warehouse_dsn
 
     settings = _settings()
     with console.status("building the report..."):
-        summary = build_report(resolve_dsn(settings), Path(out_path), settings=settings)
+        summary = build_report(warehouse_dsn(settings), Path(out_path), settings=settings)
     console.print(f"[green]report[/green]: {summary.describe()}")
     if summary.empty_charts:
         console.print(

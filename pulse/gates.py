@@ -950,15 +950,6 @@ def _act_as_transform(conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("set role {}").format(sql.Identifier(TRANSFORM_ROLE)))
 
 
-def warehouse_dsn(settings: Any) -> str:
-    """The warehouse the gates read: PULSE_PG_DSN, else the embedded stack's."""
-    if settings.pg_dsn is not None:
-        return str(settings.pg_dsn.get_secret_value())
-    from pulse.localstack import LocalStack
-
-    return LocalStack(settings.state_dir).require_info().pg_dsn
-
-
 def parse_moment(text: str) -> datetime:
     """An ISO 8601 date or time for the CLI; without an offset it is UTC."""
     try:

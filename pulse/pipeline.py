@@ -44,8 +44,8 @@ from psycopg.types.json import Jsonb
 from pulse import quality
 from pulse.errors import PulseError
 from pulse.gates import GateFailed, GateSettings, run_marts_gate, run_raw_gate
-from pulse.localstack import LocalStack
 from pulse.promote import PromoteRefused, build_schema_name, promote
+from pulse.runtime import kafka_bootstrap, warehouse_dsn
 
 logger = logging.getLogger(__name__)
 
@@ -96,20 +96,6 @@ def setting(settings: Any, name: str) -> Any:
 
 
 # -- where things are ---------------------------------------------------------------------------
-
-
-def warehouse_dsn(settings: Any) -> str:
-    """The configured warehouse, else the embedded one (no pseudonym key needed here)."""
-    if settings.pg_dsn is not None:
-        return settings.pg_dsn.get_secret_value()
-    return LocalStack(settings.state_dir).require_info().pg_dsn
-
-
-def kafka_bootstrap(settings: Any) -> str:
-    """The configured broker, else the embedded one."""
-    if settings.kafka_bootstrap is not None:
-        return settings.kafka_bootstrap
-    return LocalStack(settings.state_dir).require_info().kafka_bootstrap
 
 
 def pipeline_sql() -> str:

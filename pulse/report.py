@@ -294,15 +294,6 @@ class ReportSummary:
 # -- entry point --------------------------------------------------------------------------------
 
 
-def resolve_dsn(settings: Settings) -> str:
-    """The warehouse DSN: PULSE_PG_DSN, or else the embedded stack's (no pseudonym key needed)."""
-    if settings.pg_dsn is not None:
-        return settings.pg_dsn.get_secret_value()
-    from pulse.localstack import LocalStack
-
-    return LocalStack(settings.state_dir).require_info().pg_dsn
-
-
 def build_report(
     dsn: str,
     out_path: Path = DEFAULT_REPORT_PATH,

@@ -21,6 +21,21 @@ class Endpoints:
         return f"Endpoints(kafka_bootstrap={self.kafka_bootstrap!r}, pg_dsn=***, key=***)"
 
 
+def warehouse_dsn(settings: Settings) -> str:
+    """PULSE_PG_DSN, else the embedded stack's (no pseudonym key needed: the one resolver every
+    command that only reads or builds the warehouse uses)."""
+    if settings.pg_dsn is not None:
+        return settings.pg_dsn.get_secret_value()
+    return LocalStack(settings.state_dir).require_info().pg_dsn
+
+
+def kafka_bootstrap(settings: Settings) -> str:
+    """PULSE_KAFKA_BOOTSTRAP, else the embedded broker's."""
+    if settings.kafka_bootstrap is not None:
+        return settings.kafka_bootstrap
+    return LocalStack(settings.state_dir).require_info().kafka_bootstrap
+
+
 def resolve_endpoints(settings: Settings) -> Endpoints:
     """Environment first; whatever it leaves unset comes from the embedded stack.
 
@@ -29,10 +44,8 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
         ConfigurationError: an external warehouse is configured without a pseudonym key.
     """
     stack = LocalStack(settings.state_dir)
-    needs_stack = settings.kafka_bootstrap is None or settings.pg_dsn is None
-    info = stack.require_info() if needs_stack else None
-    kafka = settings.kafka_bootstrap or info.kafka_bootstrap  # type: ignore[union-attr]
-    dsn = settings.pg_dsn.get_secret_value() if settings.pg_dsn else info.pg_dsn  # type: ignore[union-attr]
+    kafka = kafka_bootstrap(settings)
+    dsn = warehouse_dsn(settings)
     if settings.pseudonym_key is not None:
         key = settings.pseudonym_key.get_secret_value()
     elif settings.pg_dsn is None:

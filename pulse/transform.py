@@ -19,7 +19,7 @@ from pathlib import Path
 from psycopg.conninfo import conninfo_to_dict
 
 from pulse.errors import PulseError
-from pulse.localstack import LocalStack
+from pulse.runtime import warehouse_dsn
 from pulse.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -153,9 +153,6 @@ def transform(settings: Settings, *, full_refresh: bool = False) -> str:
         dbt's console output.
     """
     # Only the warehouse is needed here (not the broker, nor the pseudonym key).
-    if settings.pg_dsn is not None:
-        dsn = settings.pg_dsn.get_secret_value()
-    else:
-        dsn = LocalStack(settings.state_dir).require_info().pg_dsn
+    dsn = warehouse_dsn(settings)
     args = ["build", *(["--full-refresh"] if full_refresh else [])]
     return run_dbt(args, dsn, settings)
