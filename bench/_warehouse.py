@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pulse.localstack import LocalStack
 from pulse.warehouse import init_warehouse
+from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
+from streaming.privacy import Pseudonymizer
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, events_help: str) -> None:
@@ -72,3 +75,31 @@ def bench_warehouse(
             stack.down(purge=not keep)
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+BENCH_KEY = "bench-pseudonym-key-not-secret"
+
+
+def load_raw(dsn: str, values: list[bytes], topic: str, first_offset: int = 0) -> int:
+    """Decode `values` as the consumer does and load them with its bulk path (COPY into a temp
+    table, then insert-select); returns the rows inserted."""
+    decoder = Decoder(Pseudonymizer(BENCH_KEY), timedelta(minutes=5))
+    columns = sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "create temp table incoming (like raw.community_events including defaults) "
+            "on commit drop"
+        )
+        with conn.cursor().copy(sql.SQL("copy incoming ({}) from stdin").format(columns)) as copy:
+            for offset, value in enumerate(values, first_offset):
+                decoded = decoder.decode(topic, 0, offset, None, value)
+                if isinstance(decoded, EventRow):
+                    copy.write_row(decoded.copy_row(topic))
+        inserted = conn.execute(
+            sql.SQL(
+                "insert into raw.community_events ({cols}) select {cols} from incoming "
+                "on conflict (event_id) do nothing"
+            ).format(cols=columns)
+        ).rowcount
+        conn.execute("analyze raw.community_events")
+    return inserted

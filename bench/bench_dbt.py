@@ -18,52 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from _warehouse import add_common_arguments, bench_warehouse
+from _warehouse import BENCH_KEY, add_common_arguments, bench_warehouse, load_raw
 from psycopg import sql
 
 from pulse.generator import GeneratorConfig, generate
 from pulse.settings import Settings
 from pulse.transform import run_dbt
-from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
-from streaming.privacy import Pseudonymizer
 
 TOPIC = "community.events.v1"
-BENCH_KEY = "bench-pseudonym-key-not-secret"
 INCREMENT_SHARE = 0.01
-
-
-def _rows(values: list[bytes], first_offset: int) -> Iterator[tuple[object, ...]]:
-    decoder = Decoder(Pseudonymizer(BENCH_KEY), timedelta(minutes=5))
-    for offset, value in enumerate(values, first_offset):
-        decoded = decoder.decode(TOPIC, 0, offset, None, value)
-        if isinstance(decoded, EventRow):
-            yield decoded.copy_row(TOPIC)
-
-
-def load(dsn: str, values: list[bytes], first_offset: int) -> int:
-    """COPY into a temporary table, then insert-select: the consumer's bulk path."""
-    columns = sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "create temp table incoming (like raw.community_events including defaults) "
-            "on commit drop"
-        )
-        with conn.cursor().copy(sql.SQL("copy incoming ({}) from stdin").format(columns)) as copy:
-            for row in _rows(values, first_offset):
-                copy.write_row(row)
-        inserted = conn.execute(
-            sql.SQL(
-                "insert into raw.community_events ({cols}) select {cols} from incoming "
-                "on conflict (event_id) do nothing"
-            ).format(cols=columns)
-        ).rowcount
-        conn.execute("analyze raw.community_events")
-    return inserted
 
 
 def count(dsn: str, table: str) -> int:
@@ -114,7 +80,7 @@ def main() -> int:
         initial, increment = values[:split], values[split:]
         generated = time.perf_counter() - started
         started = time.perf_counter()
-        stored = load(dsn, initial, 0)
+        stored = load_raw(dsn, initial, TOPIC)
         loaded = time.perf_counter() - started
         print(
             f"generated {len(values):,} events in {generated:.1f} s; "
@@ -123,7 +89,7 @@ def main() -> int:
 
         print("dbt (threads: PULSE_DBT_THREADS, default 2):")
         full = timed_build(["build", "--full-refresh"], dsn, settings, workdir / "full")
-        added = load(dsn, increment, split)
+        added = load_raw(dsn, increment, TOPIC, split)
         print(f"  + {added:,} new events ({added / max(stored, 1):.2%}) loaded")
         incremental = timed_build(["build"], dsn, settings, workdir / "incremental")
 

@@ -25,11 +25,11 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from _warehouse import BENCH_KEY, load_raw
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -38,11 +38,8 @@ from pulse.generator import GeneratorConfig, generate
 from pulse.localstack import LocalStack
 from pulse.settings import Settings
 from pulse.warehouse import init_warehouse
-from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
-from streaming.privacy import Pseudonymizer
 from streaming.topics import ensure_topics, pipeline_topics
 
-BENCH_KEY = "bench-pseudonym-key-not-secret"
 TASKS = (
     "start_run",
     "ingest_freshness",
@@ -53,36 +50,6 @@ TASKS = (
     "publish",
     "record_run",
 )
-
-
-def _rows(values: list[bytes], topic: str) -> Iterator[tuple[object, ...]]:
-    decoder = Decoder(Pseudonymizer(BENCH_KEY), timedelta(minutes=5))
-    for offset, value in enumerate(values):
-        decoded = decoder.decode(topic, 0, offset, None, value)
-        if isinstance(decoded, EventRow):
-            yield decoded.copy_row(topic)
-
-
-def load(dsn: str, values: list[bytes], topic: str) -> int:
-    """COPY into a temporary table, then insert-select: the consumer's bulk path."""
-    columns = sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "create temp table incoming (like raw.community_events including defaults) "
-            "on commit drop"
-        )
-        copy = sql.SQL("copy incoming ({}) from stdin").format(columns)
-        with conn.cursor().copy(copy) as writer:
-            for row in _rows(values, topic):
-                writer.write_row(row)
-        inserted = conn.execute(
-            sql.SQL(
-                "insert into raw.community_events ({cols}) select {cols} from incoming "
-                "on conflict (event_id) do nothing"
-            ).format(cols=columns)
-        ).rowcount
-        conn.execute("analyze raw.community_events")
-    return inserted
 
 
 def report(dsn: str, summary: pipeline.RunSummary, wall: float) -> None:
@@ -184,7 +151,7 @@ def main() -> int:
         values = values[: args.events]
         generated = time.perf_counter() - started
         started = time.perf_counter()
-        stored = load(dsn, values, settings.events_topic)
+        stored = load_raw(dsn, values, settings.events_topic)
         print(
             f"generated {len(values):,} events in {generated:.1f} s; "
             f"loaded {stored:,} into raw in {time.perf_counter() - started:.1f} s"
