@@ -4,7 +4,11 @@ Used by `pulse generate`, the demo (200k events over 60 days), the tests (20k ev
 benchmarks (1M events). The same `GeneratorConfig` (seed, end, sizes, shares) always yields the same
 messages, byte for byte; the valid events do not depend on `invalid_share` or `duplicate_share`.
 
-What the data looks like (tests check these claims on the generated events):
+What the data looks like (tests check these claims on the generated events). The defaults give a
+community that starts with the span ("greenfield"); `GeneratorConfig.brownfield()` gives what a
+real deployment sees, a community that had its members long before (`preexisting_share` 0.7)
+with a few heavy engagers (`heavy_engager_share` 0.05). The defaults' valid events are the same,
+byte for byte, as before these two shares existed, apart from `audience_size`.
 
 World
     `brands` brands (`brand_1`, ...), each with 2-5 *micro* communities and 1-2 *broad* ones.
@@ -14,16 +18,26 @@ World
     events/10k) times (10x-12x at 20k, 10x-30x from 200k). Should members need more than 45% of
     `events` (possible below ~10k events), every size shrinks in proportion. Community ids look
     like `brand_1.micro.plant_care`; each community is announced by `community.upserted` before
-    any other event and lives on one platform (facebook, reddit, discord, brand_app). Member ids
-    look like `u12345`; each belongs to one community on one platform. Every community has 2-3
-    staff accounts (one brand account, moderators) who join first.
+    any other event and lives on one platform (facebook, reddit, discord, brand_app). The upsert
+    carries `audience_size`, the platform's member/follower count: the community's full size
+    (members from before the span, joiners, members never seen) times 1.1-1.5 in micro and
+    1.5-3 in broad communities (accounts that never show up), so always above the number of
+    members the stream shows; it has a random generator of its own, so it is the same whatever
+    the shares. Member ids look like `u12345`; each belongs to one community on one platform.
+    Every community has 2-3 staff accounts (one brand account, moderators) who join first.
 Members
-    Every member has one `member.joined` (with source): about a third join in the first two days,
-    most of the rest over the whole span, brand-campaign joiners bunched around one campaign day
-    per brand. About 10% leave (`member.left`); a few of the most active early members request
-    erasure (`member.erased`) in the last 3 days, always after some activity of their own. Nobody
-    acts before joining or after leaving or being erased. Most members lurk: 55-85% of each
-    community never post or comment (they may react, share and vote); the others have
+    Every member has one `member.joined` (with source), except the `preexisting_share` of each
+    community's regular (non-staff) members who were members before the span: they never join,
+    are there from its first minutes and act like the others (lurkers among them), so in the
+    brownfield shape ~70-75% of the regular members who act have no join. Of the joiners about a
+    third join in the first two days (in proportion fewer, `1 - preexisting_share`, where the
+    community already had its members: no founding rush), most of the rest over the whole span,
+    brand-campaign joiners bunched around one campaign day per brand. About 10% leave
+    (`member.left`); pre-existing members leave at any time of the span, so many leaves come
+    without a join, some from lurkers never seen before. A few of the most active early members
+    request erasure (`member.erased`) in the last 3 days, always after some activity of their
+    own. Nobody acts before joining or after leaving or being erased. Most members lurk: 55-85%
+    of each community never post or comment (they may react, share and vote); the others have
     Pareto(1.2) activity weights, so the top 10% of members make well over half (~90%) of all
     posts and comments.
 Engagement
@@ -32,10 +46,23 @@ Engagement
     comment (28%), a share (7%; internal or external) or a reaction (65%; on the post or on one
     of its earlier comments, one per member and target). So engagements (comments + reactions
     added + shares) / (posts x members) in micro communities is about `micro_lift` times that of
-    broad ones, per brand and ISO week. About 4% of reactions are removed later
-    (`reaction.removed`: same member, target and reaction). The first comment comes minutes to
-    hours after the post (log-normal, median 45 min, whatever the thread's size), the others
-    within hours of it; ~30% of later comments reply to an earlier one (`parent_comment_id`).
+    broad ones, per brand and ISO week, with members as observed (from their join or first
+    activity to their leave; in the brownfield shape a little less than `micro_lift`, as members
+    never seen are not counted and broad communities have more of them).
+    Heavy engagers (`heavy_engager_share` of the non-lurkers) engage several times whenever they
+    engage: a reaction of theirs becomes 2-5, on the post and on other people's comments of the
+    thread as they come in, and a comment of theirs comes with such a round of reactions and 1-3
+    more comments in the thread (each later comment theirs at 50%). On discord and brand_app,
+    where a member may put several reaction kinds on one target, they do; elsewhere it stays one
+    reaction per member and target, and nobody adds the same kind twice to a target. So they
+    stand out: ~3-4 engagements per post they engage with (most of them 2.5 or more each), where
+    everyone else averages ~1.02 and, without heavy engagers, nobody reaches 2.5. Their extra
+    reactions stand in for the community's next ones, so engagements per post and member (and
+    `events`) stay as calibrated.
+    About 4% of reactions are removed later (`reaction.removed`: same member, target and
+    reaction). The first comment comes minutes to hours after the post (log-normal, median 45
+    min, whatever the thread's size), the others within hours of it; ~30% of later comments
+    reply to an earlier one (`parent_comment_id`).
 Posts and brand voice
     Content types vary by community (text most common); ~30% of posts have tags. Staff write
     5-40% of posts in most communities; in one micro community per brand they write ~90% of
@@ -65,7 +92,8 @@ Stream
 Memory stays bounded: members, and follow-ups already scheduled for the next days (comments,
 reactions, votes, decisions), never the stream. 1M events took 10-14 s of CPU (71k-102k valid
 events per CPU second; 11-24 s wall on a shared, busy 2-vCPU machine) and ~85 MB peak RSS, 46 MB
-of it the interpreter and imports.
+of it the interpreter and imports. The brownfield shape costs about the same (200k events:
+~2 s of CPU either way).
 """
 
 from __future__ import annotations
@@ -111,8 +139,28 @@ REPLY_SHARE = 0.3
 IDEA_EVENT_SHARE = 0.04  # of the events left after community and membership events
 MAX_MEMBER_SHARE = 0.45  # members (joins) may take at most this share of the events
 SPIKE_DAYS = 3
+FOUNDING_SHARE = 0.35  # of joiners, in the first two days (of those who join at all)
+# Members from before the span count as present from here on: after the staff accounts join (at
+# 1-3 minutes) and before any newcomer (from 10 minutes).
+PREEXISTING_FROM_MS = 5 * MINUTE_MS
+HEAVY_REACTIONS = (2, 5)  # reactions of a heavy engager's visit to a thread (inclusive)
+HEAVY_COMMENTS_AGAIN = (1, 3)  # further comments of a heavy engager who commented on a thread
+HEAVY_TAKES_SLOT = 0.5  # chance they take each later comment of the thread, until done
+# Reactions heavy engagers made beyond the community's share and that its next reactions still
+# make up for: visits that come on top of that many wait (calibration of engagements per post).
+HEAVY_DEBT_LIMIT = 10
+# The platform's member/follower count over the members simulated, by community kind.
+AUDIENCE_FACTOR = {"micro": (1.1, 1.5), "broad": (1.5, 3.0)}
+
+# What `GeneratorConfig.brownfield()` sets: a community that existed long before the pipeline
+# connected (most members are already there) with a few power users.
+BROWNFIELD_PREEXISTING_SHARE = 0.7
+BROWNFIELD_HEAVY_ENGAGER_SHARE = 0.05
 
 PLATFORMS = ("facebook", "reddit", "discord", "brand_app")
+# Where one member may put several reaction kinds on one target (emoji reactions); elsewhere a
+# member has one reaction per target.
+MULTI_REACTION_PLATFORMS = frozenset({"discord", "brand_app"})
 MICRO_TOPICS = (
     "plant_care",
     "running_club",
@@ -177,6 +225,14 @@ class GeneratorConfig:
         invalid_share: Share of all messages that are invalid.
         duplicate_share: Share of valid messages sent a second time.
         micro_lift: Target ratio of per-member engagement rate per post, micro vs broad.
+        preexisting_share: Share of each community's regular (non-staff) members who were
+            members before the span: they never send `member.joined`, are present from the
+            start, and may leave (`member.left` without a join).
+        heavy_engager_share: Share of active (non-lurking) members who engage several times
+            with each post they engage with (several reactions and comments on one thread).
+
+    `GeneratorConfig.brownfield()` sets both to the shape of a community that existed before
+    the pipeline was connected.
     """
 
     seed: int = 42
@@ -187,6 +243,21 @@ class GeneratorConfig:
     invalid_share: float = 0.005
     duplicate_share: float = 0.01
     micro_lift: float = 6.0
+    preexisting_share: float = 0.0
+    heavy_engager_share: float = 0.0
+
+    @classmethod
+    def brownfield(cls, **overrides: Any) -> GeneratorConfig:
+        """The real-world shape: most members predate the span, a few engage heavily.
+
+        `preexisting_share` 0.7 and `heavy_engager_share` 0.05 unless overridden.
+        """
+        values: dict[str, Any] = {
+            "preexisting_share": BROWNFIELD_PREEXISTING_SHARE,
+            "heavy_engager_share": BROWNFIELD_HEAVY_ENGAGER_SHARE,
+        }
+        values.update(overrides)
+        return cls(**values)
 
     def __post_init__(self) -> None:
         if self.events < 1:
@@ -201,6 +272,10 @@ class GeneratorConfig:
             raise ValueError("duplicate_share must be in [0, 1]")
         if self.micro_lift <= 0:
             raise ValueError("micro_lift must be positive")
+        if not 0.0 <= self.preexisting_share <= 1.0:
+            raise ValueError("preexisting_share must be in [0, 1]")
+        if not 0.0 <= self.heavy_engager_share <= 1.0:
+            raise ValueError("heavy_engager_share must be in [0, 1]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +406,7 @@ REACTION_DELAYS = _delays(90, 1.2, 48)
 SHARE_DELAYS = _delays(180, 1.2, 72)
 UNDO_DELAYS = _delays(180, 1.0, 72)  # reaction.added -> reaction.removed
 IDEA_FOLLOW_UP_DELAYS = _delays(240, 1.0, 96)  # comments and reactions on ideas
+REACTION_FOLLOW_DELAYS = _delays(4, 1.0, 2)  # a heavy engager's next reaction of a visit
 
 
 def _to_ms(value: datetime) -> int:
@@ -341,6 +417,17 @@ def _to_ms(value: datetime) -> int:
 
 def _default_end() -> datetime:
     return datetime.combine(datetime.now(UTC).date(), dtime(0), tzinfo=UTC)
+
+
+def _audience_size(seed: int, c: _Community) -> int:
+    """The platform's member/follower count of `c`: every member the run simulates (from before
+    the span or not, seen or never) plus accounts that never show up at all.
+
+    Drawn from a generator of its own (seeded by seed and community id), so that it leaves every
+    other draw, and so every other event, as it is.
+    """
+    low, high = AUDIENCE_FACTOR[c.kind]
+    return round(c.size * random.Random(f"audience:{seed}:{c.cid}").uniform(low, high))
 
 
 # --- world -------------------------------------------------------------------------------------
@@ -370,6 +457,7 @@ class _Community:
     spike: bool = False
     idea_factor: float = 1.0
     lurker_share: float = 0.7
+    audience_size: int = 0  # what the platform says (community.upserted)
     # members, sorted by join time; the first `n_staff` are staff accounts
     n_staff: int = 0
     staff_roles: list[str] = field(default_factory=list)
@@ -379,6 +467,9 @@ class _Community:
     gone_sorted: list[int] = field(default_factory=list)
     acted: bytearray = field(default_factory=bytearray)
     erasing: bytearray = field(default_factory=bytearray)  # never delivered late (see _emit_by)
+    preexisting: bytearray = field(default_factory=bytearray)  # members before the span
+    heavy: bytearray = field(default_factory=bytearray)  # heavy engagers (non-lurkers only)
+    debt: int = 0  # reactions heavy engagers made beyond their share, still to be left out
     # non-lurking regular members, sorted by join time, with cumulative activity weights
     active_index: list[int] = field(default_factory=list)
     active_join_ms: list[int] = field(default_factory=list)
@@ -469,6 +560,7 @@ class _World:
                 community.content_cum.append(running)
             community.content_cum[-1] = 1.0
             community.idea_factor = 3.0 if community.platform == "brand_app" else 1.0
+            community.audience_size = _audience_size(config.seed, community)
             self.communities.append(community)
         for brand_id in dict.fromkeys(c.brand_id for c in self.communities):
             own = [c for c in self.communities if c.brand_id == brand_id]
@@ -493,18 +585,29 @@ class _World:
         self.erasure_candidates: list[tuple[_Community, int]] = []
         self.join_sources: dict[int, list[int]] = {}
         never = self.end_ms + 365 * DAY_MS
+        preexisting_share = self.config.preexisting_share
+        heavy_share = self.config.heavy_engager_share
+        # A community that already has its members has no founding rush.
+        founding_share = FOUNDING_SHARE * (1.0 - preexisting_share)
         for c in self.communities:
-            rows: list[tuple[int, str, float, int]] = []  # join ms, member id, weight, source
+            # join ms, member id, weight, source (-1: a member from before the span)
+            rows: list[tuple[int, str, float, int]] = []
             c.n_staff = 2 if c.size < 60 else 3
             c.staff_roles = ["brand"] + ["moderator"] * (c.n_staff - 1)
             for s in range(c.n_staff):
                 rows.append((start + (s + 1) * MINUTE_MS, self._new_member_id(), 0.0, 0))
             for _ in range(c.size - c.n_staff):
+                # (No draw at all without pre-existing members: the default stream stays as is.)
+                if preexisting_share and rng.random() < preexisting_share:
+                    lurks = rng.random() < c.lurker_share
+                    weight = 0.0 if lurks else min(rng.paretovariate(1.2), 500)
+                    rows.append((start + PREEXISTING_FROM_MS, self._new_member_id(), weight, -1))
+                    continue
                 u = rng.random()
                 source = next(i for i, edge in enumerate(JOIN_SOURCE_CUM) if u < edge)
                 if source == 2 and rng.random() < 0.6:
                     offset = campaign_day[c.brand_id] + rng.uniform(-DAY_MS, DAY_MS)
-                elif rng.random() < 0.35:
+                elif rng.random() < founding_share:
                     offset = rng.uniform(0, founding_ms)
                 else:
                     offset = rng.uniform(0, span)
@@ -512,20 +615,29 @@ class _World:
                 weight = 0.0 if rng.random() < c.lurker_share else min(rng.paretovariate(1.2), 500)
                 rows.append((join, self._new_member_id(), weight, source))
             rows.sort()
-            for i, (join, member_id, weight, _) in enumerate(rows):
+            c.acted = bytearray(len(rows))
+            c.erasing = bytearray(len(rows))
+            c.preexisting = bytearray(len(rows))
+            c.heavy = bytearray(len(rows))
+            for i, (join, member_id, weight, source) in enumerate(rows):
                 c.member_ids.append(member_id)
                 c.join_ms.append(join)
                 gone = never
                 # Lurkers drift away more often than contributors; staff never leave.
                 if i >= c.n_staff and rng.random() < (0.06 if weight else 0.14):
-                    gone = join + HOUR_MS + int(rng.expovariate(1 / (12 * DAY_MS)))
+                    if source < 0:  # a member for long already: leaves at any time of the span
+                        gone = start + HOUR_MS + int(rng.random() * (span - 2 * HOUR_MS))
+                    else:
+                        gone = join + HOUR_MS + int(rng.expovariate(1 / (12 * DAY_MS)))
                 c.gone_ms.append(gone if gone < self.end_ms else never)
+                if source < 0:
+                    c.preexisting[i] = 1
                 if weight:
+                    if heavy_share and rng.random() < heavy_share:
+                        c.heavy[i] = 1
                     c.active_index.append(i)
                     c.active_join_ms.append(join)
                     c.active_cum.append((c.active_cum[-1] if c.active_cum else 0.0) + weight)
-            c.acted = bytearray(len(rows))
-            c.erasing = bytearray(len(rows))
             self.join_sources[c.index] = [row[3] for row in rows]
         self._pick_erasures()
         # (ms, kind: 0 join, 1 leave, 2 erase, community index, member index), by time
@@ -533,7 +645,8 @@ class _World:
         for c in self.communities:
             erased = {i for cc, i in self.erasure_candidates if cc is c}
             for i, join in enumerate(c.join_ms):
-                self.timeline.append((join, 0, c.index, i))
+                if not c.preexisting[i]:  # members from before the span never join
+                    self.timeline.append((join, 0, c.index, i))
                 if c.gone_ms[i] < self.end_ms:
                     self.timeline.append((c.gone_ms[i], 2 if i in erased else 1, c.index, i))
             c.gone_sorted = sorted(g for g in c.gone_ms if g < self.end_ms)
@@ -649,6 +762,7 @@ class _Simulation:
                 "brand_id": c.brand_id,
                 "topic": c.topic,
                 "visibility": c.visibility,
+                "audience_size": c.audience_size,
             }
             self._emit(self.start_ms + c.index, c, None, "community.upserted", _dumps(upserted))
         for d in range(self.days):
@@ -849,6 +963,10 @@ class _Simulation:
             )
             comment_times = [first, *sorted(later)]
         comments: list[tuple[int, str]] = []
+        authors: list[int] = []  # of `comments`
+        heavy = c.heavy
+        visitors: list[tuple[int, int]] = []  # heavy engagers who commented here: when, who
+        again = 0  # comments the last of them still wants to write
         for when in comment_times:
             parent = ""
             if comments and rng.random() < REPLY_SHARE:
@@ -856,9 +974,17 @@ class _Simulation:
                 when = max(when, parent_at + 30_000)
                 parent = f',"parent_comment_id":"{parent_id}"'
             role = "member"
-            author = (
-                None if rng.random() < c.brand_comment_share else self._pick_active(c, at, when)
-            )
+            if again and rng.random() < HEAVY_TAKES_SLOT and c.gone_ms[visitors[-1][1]] > when:
+                author: int | None = visitors[-1][1]
+                again -= 1
+            else:
+                author = (
+                    None if rng.random() < c.brand_comment_share else self._pick_active(c, at, when)
+                )
+                if author is not None and heavy[author] and not again:
+                    visitors.append((when, author))
+                    low, high = HEAVY_COMMENTS_AGAIN
+                    again = low + int(rng.random() * (high - low + 1))
             if author is None:
                 author = self._staff(c)
                 role = c.staff_roles[author]
@@ -869,6 +995,7 @@ class _Simulation:
             )
             if self._emit_by(when, c, author, "comment.created", payload):
                 comments.append((when, comment_id))
+                authors.append(author)
         # Reactions and shares come from regular members present at posting time (drawn
         # uniformly; one draw per engagement, retried a few times if the member has gone).
         n_staff, gone_ms, random_ = c.n_staff, c.gone_ms, rng.random
@@ -877,7 +1004,19 @@ class _Simulation:
             return
         comment_at = [when for when, _ in comments]
         reacted: set[tuple[str, int]] = set()
-        for _ in range(n_reactions):
+        for when, member in visitors:
+            # A heavy engager who comments reacts around the thread too, while the community's
+            # next reactions can make up for it (see `debt`).
+            if c.debt < HEAVY_DEBT_LIMIT:
+                when += REACTION_FOLLOW_DELAYS[int(random_() * 4096)]
+                first = ("post", post_id)
+                c.debt += self._react_heavily(c, when, member, first, comments, authors, reacted)
+        left = n_reactions
+        while left > 0:
+            left -= 1
+            if c.debt:  # a heavy engager's earlier visit took this engagement already
+                c.debt -= 1
+                continue
             when = at + REACTION_DELAYS[int(random_() * 4096)]
             target_type, target_id = "post", post_id
             if comments and random_() < 0.2:
@@ -889,6 +1028,13 @@ class _Simulation:
                 if gone_ms[member] > when:
                     break
             else:
+                continue
+            if heavy[member]:
+                # The visit's further reactions take the place of the community's next ones, so
+                # engagements per post and member stay as calibrated.
+                first = (target_type, target_id)
+                made = self._react_heavily(c, when, member, first, comments, authors, reacted)
+                c.debt += max(0, made - 1)
                 continue
             # One reaction per member and target, like the platforms allow.
             if (target_id, member) in reacted:
@@ -903,11 +1049,69 @@ class _Simulation:
                 payload = f'{{"post_id":"{post_id}","destination":"{destination}"}}'
                 self._emit_by(when, c, member, "content.shared", payload)
 
+    def _react_heavily(
+        self,
+        c: _Community,
+        when: int,
+        member: int,
+        first: tuple[str, str],
+        comments: list[tuple[int, str]],
+        authors: list[int],
+        reacted: set[tuple[str, int]],
+    ) -> int:
+        """A heavy engager follows a thread: 2-5 reactions on the post and its comments.
+
+        The first on the drawn target at `when`, then on other people's comments of the thread as
+        they come in; where the platform allows, further kinds on targets of the visit (never
+        one kind twice). Returns how many reactions it made.
+        """
+        rng = self.rng
+        gone = c.gone_ms[member]
+        low, high = HEAVY_REACTIONS
+        wanted = low + int(rng.random() * (high - low + 1))
+        follow = REACTION_FOLLOW_DELAYS
+        plan = [(when, *first)]
+        others = [
+            comment
+            for comment, author in zip(comments, authors, strict=True)
+            if author != member and comment[1] != first[1]
+        ]
+        for at, comment_id in rng.sample(others, min(len(others), wanted - 1)):
+            plan.append((max(when, at) + follow[int(rng.random() * 4096)], "comment", comment_id))
+        made = 0
+        done: list[tuple[int, str, str, list[str]]] = []  # when, target type and id, its kinds
+        for at, target_type, target_id in plan:
+            if at >= gone or (target_id, member) in reacted:
+                continue
+            reacted.add((target_id, member))
+            reaction = REACTIONS[bisect.bisect_left(REACTION_CUM, rng.random())]
+            self._react(c, at, member, target_type, target_id, reaction)
+            done.append((at, target_type, target_id, [reaction]))
+            made += 1
+        if done and c.platform in MULTI_REACTION_PLATFORMS:
+            for _ in range(wanted - made):
+                at, target_type, target_id, kinds = done[int(rng.random() * len(done))]
+                at += follow[int(rng.random() * 4096)]
+                fresh = [kind for kind in REACTIONS if kind not in kinds]
+                if at < gone and fresh:
+                    reaction = fresh[int(rng.random() * len(fresh))]
+                    kinds.append(reaction)
+                    self._react(c, at, member, target_type, target_id, reaction)
+                    made += 1
+        return made
+
     def _react(
-        self, c: _Community, when: int, member: int, target_type: str, target_id: str
+        self,
+        c: _Community,
+        when: int,
+        member: int,
+        target_type: str,
+        target_id: str,
+        reaction: str | None = None,
     ) -> None:
         rng = self.rng
-        reaction = REACTIONS[bisect.bisect_left(REACTION_CUM, rng.random())]
+        if reaction is None:
+            reaction = REACTIONS[bisect.bisect_left(REACTION_CUM, rng.random())]
         payload = (
             f'{{"target_type":"{target_type}","target_id":"{target_id}","reaction":"{reaction}"}}'
         )
@@ -959,10 +1163,12 @@ class _Simulation:
                     f'"author_role":"member"{self._text(c, when)}}}'
                 )
                 self._emit_by(when, c, commenter, "comment.created", payload)
+        reacted: set[int] = set()
         for _ in range(_poisson(rng, 0.3)):
             when = at + IDEA_FOLLOW_UP_DELAYS[int(rng.random() * 4096)]
             member = self._pick_member(c, when, when)
-            if member is not None:
+            if member is not None and member not in reacted:  # one reaction per member and idea
+                reacted.add(member)
                 self._react(c, when, member, "idea", idea_id)
         self._idea_lifecycle(c, at, idea_id, popularity)
 

@@ -79,6 +79,9 @@ Identifier = _stored(128)
 MemberId = _stored(128)  # hashed, never stored as sent
 FreeText = Annotated[str, Field(max_length=10_000)]  # used for sentiment, then dropped
 Sentiment = Annotated[float, Field(ge=-1.0, le=1.0), BeforeValidator(_not_bool)]
+# A count from the platform: a JSON integer (strict: no booleans, floats or numeric strings), at
+# most 2^53 - 1 so every JSON reader holds it exactly and it fits PostgreSQL's bigint.
+Count = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_not_bool)]
 AuthorRole = Literal["member", "brand", "moderator"]
 
 
@@ -92,6 +95,9 @@ class CommunityUpserted(_Payload):
     brand_id: Identifier
     topic: _stored(100)
     visibility: Literal["public", "private"]
+    # The platform's own member or follower count, when the producer knows it. It counts people
+    # the stream may never show (members from before the producer was connected, lurkers).
+    audience_size: Count | None = None
 
 
 class MemberJoined(_Payload):

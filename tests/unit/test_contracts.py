@@ -311,3 +311,44 @@ def test_value_of_the_wrong_json_type_is_rejected(
     event = example(event_type, **(envelope or {}))
     event["payload"] = event["payload"] if payload is None else {**event["payload"], **payload}
     assert rejected(event)
+
+
+# `community.upserted` may carry the platform's own member/follower count (optional).
+def test_community_upserted_without_audience_size_is_valid() -> None:
+    event = example("community.upserted")
+    assert "audience_size" not in event["payload"]
+    assert validate(event).payload.audience_size is None
+
+
+@pytest.mark.parametrize(
+    "audience_size",
+    [0, 1, 3_000_000_000, 2**53 - 1, None],
+    ids=["zero", "one", "beyond-int32", "largest", "null"],
+)
+def test_audience_size_of_a_non_negative_integer_is_valid(audience_size: int | None) -> None:
+    event = with_payload("community.upserted", audience_size=audience_size)
+    assert validate(event).payload.audience_size == audience_size
+
+
+# Strict like every number of the contract; above 2^53 - 1 JSON readers lose digits (and
+# PostgreSQL's bigint, where staging casts it, ends at 2^63 - 1).
+BAD_AUDIENCE_SIZES = [
+    ("negative", -1),
+    ("true", True),
+    ("false", False),
+    ("fraction", 1.5),
+    ("float", 12.0),
+    ("numeric string", "12"),
+    ("above 2^53 - 1", 2**53),
+    ("list", [12]),
+    ("object", {"count": 12}),
+]
+
+
+@pytest.mark.parametrize(
+    "audience_size", [v for _, v in BAD_AUDIENCE_SIZES], ids=[i for i, _ in BAD_AUDIENCE_SIZES]
+)
+def test_audience_size_that_is_not_a_non_negative_json_integer_is_rejected(
+    audience_size: Any,
+) -> None:
+    assert rejected(with_payload("community.upserted", audience_size=audience_size))

@@ -203,6 +203,19 @@ def test_text_with_nul_characters_is_scored_and_dropped(decoder: Decoder) -> Non
     assert "\x00" not in row.payload_json
 
 
+@pytest.mark.parametrize("audience_size", [0, 1234, 3_000_000_000])
+def test_audience_size_of_a_community_upsert_is_stored_as_sent(
+    decoder: Decoder, audience_size: int
+) -> None:
+    # The payload is written from the model, so a field the model does not know is lost.
+    event = example("community.upserted")
+    event["payload"] = {**event["payload"], "audience_size": audience_size}
+    row = decode(decoder, encode(event))
+    assert isinstance(row, EventRow)
+    assert json.loads(row.payload_json) == event["payload"]
+    assert f'"audience_size":{audience_size}' in row.payload_json  # an integer, not 1234.0
+
+
 def test_unknown_envelope_fields_are_ignored(decoder: Decoder) -> None:
     event = example("member.joined", traceparent="00-abc-01", x_extra={"member_id": "leak"})
     row = decode(decoder, encode(event))

@@ -1,10 +1,13 @@
 """The traffic generator: contract, stream shape and the realism claims of its docstring.
 
-Pure logic: no broker, no database. One 20k-event run (module fixture) backs most checks.
+Pure logic: no broker, no database. One 20k-event run (module fixture) backs most checks; a
+second one in the brownfield shape (`GeneratorConfig.brownfield()`) backs the checks of
+pre-existing members and heavy engagers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -36,6 +39,24 @@ MIB = 1024 * 1024
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$")
 COMMUNITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 ACTIVITY_TYPES = frozenset(EVENT_TYPES - {"community.upserted", "member.joined"})
+ENGAGEMENT_TYPES = ("comment.created", "reaction.added", "content.shared")
+MULTI_REACTION_PLATFORMS = {"discord", "brand_app"}
+# sha256 of the valid messages of `GeneratorConfig(events=20_000, end=END)`, one per line, with
+# `audience_size` taken out of the upserts: recorded with the generator as it was before
+# pre-existing members and heavy engagers existed. A deliberate change of the default stream
+# records it again.
+DEFAULT_STREAM_SHA256 = "f40c6f03332705b04e373bbd6aa3d247c8e7a11a01c70be45c9334e635e575c6"
+
+
+def valid_events(messages: Iterable[GeneratedMessage]) -> list[dict[str, Any]]:
+    """Valid events in stream order, with `at` (occurred_at as datetime) added."""
+    parsed = []
+    for message in messages:
+        if message.kind == "valid":
+            event = json.loads(message.value)
+            event["at"] = datetime.fromisoformat(event["occurred_at"])
+            parsed.append(event)
+    return parsed
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +66,13 @@ def messages() -> list[GeneratedMessage]:
 
 @pytest.fixture(scope="module")
 def events(messages: list[GeneratedMessage]) -> list[dict[str, Any]]:
-    """Valid events in stream order, with `at` (occurred_at as datetime) added."""
-    parsed = []
-    for message in messages:
-        if message.kind == "valid":
-            event = json.loads(message.value)
-            event["at"] = datetime.fromisoformat(event["occurred_at"])
-            parsed.append(event)
-    return parsed
+    return valid_events(messages)
+
+
+@pytest.fixture(scope="module")
+def brownfield_events() -> list[dict[str, Any]]:
+    """The same world in the brownfield shape: pre-existing members and heavy engagers."""
+    return valid_events(generate(GeneratorConfig.brownfield(events=EVENTS, end=END)))
 
 
 @pytest.fixture(scope="module")
@@ -225,10 +245,24 @@ def test_valid_events_do_not_depend_on_the_invalid_and_duplicate_shares() -> Non
     assert noisy == [m.value for m in plain]
 
 
+def test_default_valid_events_are_what_they_were_before_the_brownfield_shares(
+    messages: list[GeneratedMessage],
+) -> None:
+    digest = hashlib.sha256()
+    for message in messages:
+        if message.kind == "valid":
+            digest.update(re.sub(rb',"audience_size":\d+', b"", message.value) + b"\n")
+    assert digest.hexdigest() == DEFAULT_STREAM_SHA256
+
+
+@pytest.mark.parametrize("brownfield", [False, True], ids=["default", "brownfield"])
 @pytest.mark.parametrize("requested", [5_000, 20_000])
-def test_number_of_valid_events_is_within_ten_percent_of_requested(requested: int) -> None:
+def test_number_of_valid_events_is_within_ten_percent_of_requested(
+    requested: int, brownfield: bool
+) -> None:
+    shape = GeneratorConfig.brownfield if brownfield else GeneratorConfig
     for seed in (1, 2):
-        config = GeneratorConfig(events=requested, end=END, seed=seed)
+        config = shape(events=requested, end=END, seed=seed)
         valid = sum(m.kind == "valid" for m in generate(config))
         assert abs(valid - requested) <= 0.1 * requested
 
@@ -275,11 +309,27 @@ def test_about_one_percent_of_events_arrive_late_and_the_rest_in_time_order(
         {"invalid_share": 1.0},
         {"duplicate_share": -0.1},
         {"micro_lift": 0.0},
+        {"preexisting_share": -0.1},
+        {"preexisting_share": 1.01},
+        {"heavy_engager_share": -0.01},
+        {"heavy_engager_share": 2.0},
     ],
 )
 def test_config_rejects_values_that_cannot_be_generated(config: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         GeneratorConfig(**config)
+
+
+def test_default_config_is_greenfield_and_the_brownfield_preset_takes_overrides() -> None:
+    assert (GeneratorConfig().preexisting_share, GeneratorConfig().heavy_engager_share) == (0, 0)
+    preset = GeneratorConfig.brownfield()
+    assert (preset.preexisting_share, preset.heavy_engager_share) == (0.7, 0.05)
+    assert preset == GeneratorConfig(preexisting_share=0.7, heavy_engager_share=0.05)
+    custom = GeneratorConfig.brownfield(events=5000, heavy_engager_share=0.0, seed=9)
+    assert (custom.events, custom.seed, custom.preexisting_share) == (5000, 9, 0.7)
+    assert custom.heavy_engager_share == 0.0
+    with pytest.raises(ValueError):
+        GeneratorConfig.brownfield(preexisting_share=1.5)
 
 
 # --- world -----------------------------------------------------------------------------------
@@ -324,6 +374,31 @@ def test_member_ids_belong_to_one_community_on_one_platform(events: list[dict[st
     platforms = {e["platform"] for e in events}
     assert platforms <= {"facebook", "reddit", "discord", "brand_app"}
     assert len(platforms) >= 2
+
+
+def test_upserts_carry_the_platforms_audience_size_above_the_members_the_stream_shows(
+    events: list[dict[str, Any]], brownfield_events: list[dict[str, Any]]
+) -> None:
+    joins = Counter(e["community_id"] for e in of_type(events, "member.joined"))
+    sizes: dict[str, int] = {}
+    for event in of_type(events, "community.upserted"):
+        payload = event["payload"]
+        size = payload["audience_size"]
+        assert type(size) is int
+        sizes[event["community_id"]] = size
+        # Without pre-existing members everyone joins: the joins are the community's full size.
+        low, high = (1.1, 1.5) if payload["kind"] == "micro" else (1.5, 3.0)
+        members = joins[event["community_id"]]
+        assert low * members - 1 <= size <= high * members + 1
+    for shape in (events, brownfield_events):
+        seen: dict[str, set[str]] = defaultdict(set)
+        for event in shape:
+            if "member_id" in event:
+                seen[event["community_id"]].add(event["member_id"])
+        upserts = of_type(shape, "community.upserted")
+        assert all(e["payload"]["audience_size"] > len(seen[e["community_id"]]) for e in upserts)
+        # Drawn apart from everything else: the same whatever the shares.
+        assert {e["community_id"]: e["payload"]["audience_size"] for e in upserts} == sizes
 
 
 @dataclass
@@ -374,6 +449,85 @@ def test_a_few_members_request_erasure_near_the_end_after_some_activity(
         assert any(at < member.erased for at in member.activity)
 
 
+def regular_members(events: list[dict[str, Any]]) -> set[str]:
+    """Everyone with a member id but the staff (who post or comment as brand or moderator)."""
+    staff = {
+        e["member_id"]
+        for e in of_type(events, "post.created", "comment.created")
+        if e["payload"]["author_role"] != "member"
+    }
+    return {e["member_id"] for e in events if "member_id" in e} - staff
+
+
+def test_with_pre_existing_members_most_regular_members_act_without_ever_joining(
+    events: list[dict[str, Any]], brownfield_events: list[dict[str, Any]]
+) -> None:
+    for shape, low, high in ((events, 0.0, 0.0), (brownfield_events, 0.6, 0.85)):
+        joined = {e["member_id"] for e in of_type(shape, "member.joined")}
+        acting = {e["member_id"] for e in shape if e["event_type"] in ACTIVITY_TYPES}
+        acting &= regular_members(shape)
+        assert low <= len(acting - joined) / len(acting) <= high
+    # Staff accounts still join first, before anybody acts.
+    staff = {
+        e["member_id"]
+        for e in of_type(brownfield_events, "post.created", "comment.created")
+        if e["payload"]["author_role"] != "member"
+    }
+    assert staff <= {e["member_id"] for e in of_type(brownfield_events, "member.joined")}
+
+
+def test_pre_existing_members_leave_without_a_join_some_never_seen_before(
+    brownfield_events: list[dict[str, Any]],
+) -> None:
+    joined = {e["member_id"] for e in of_type(brownfield_events, "member.joined")}
+    first_seen: dict[str, datetime] = {}
+    for event in by_time(brownfield_events):
+        if event["event_type"] in ACTIVITY_TYPES:
+            first_seen.setdefault(event["member_id"], event["at"])
+    leaves = of_type(brownfield_events, "member.left")
+    without_join = [e for e in leaves if e["member_id"] not in joined]
+    assert len(without_join) > 0.5 * len(leaves)
+    never_seen = [e for e in without_join if first_seen[e["member_id"]] == e["at"]]
+    assert len(never_seen) >= 5  # their leave is the first thing anyone sees of them
+    everyone = {e["member_id"] for e in brownfield_events if "member_id" in e}
+    assert 0.03 < len(leaves) / len(everyone) < 0.2
+
+
+def test_with_pre_existing_members_nobody_acts_before_joining_or_after_leaving(
+    brownfield_events: list[dict[str, Any]],
+) -> None:
+    joined: dict[str, datetime] = {}
+    for event in of_type(brownfield_events, "member.joined"):
+        assert event["member_id"] not in joined, "joined twice"
+        joined[event["member_id"]] = event["at"]
+    gone: dict[str, datetime] = {}
+    for event in of_type(brownfield_events, "member.left", "member.erased"):
+        assert event["member_id"] not in gone, "left or erased twice"
+        gone[event["member_id"]] = event["at"]
+    erased = {e["member_id"] for e in of_type(brownfield_events, "member.erased")}
+    acted: set[str] = set()
+    for event in brownfield_events:
+        if event["event_type"] not in ACTIVITY_TYPES - {"member.left", "member.erased"}:
+            continue
+        member = event["member_id"]
+        assert member not in joined or event["at"] > joined[member]
+        assert member not in gone or event["at"] < gone[member]
+        acted.add(member)
+    assert erased and erased <= acted
+
+
+def test_a_community_with_pre_existing_members_has_no_founding_rush(
+    events: list[dict[str, Any]], brownfield_events: list[dict[str, Any]]
+) -> None:
+    def early_share(shape: list[dict[str, Any]]) -> float:
+        regular = regular_members(shape)
+        joins = [e for e in of_type(shape, "member.joined") if e["member_id"] in regular]
+        return sum(e["at"] < END - timedelta(days=58) for e in joins) / len(joins)
+
+    assert 0.25 < early_share(events) < 0.45  # about a third
+    assert early_share(brownfield_events) < 0.6 * early_share(events)
+
+
 def test_a_few_members_make_most_posts_and_comments_and_most_never_do(
     events: list[dict[str, Any]],
 ) -> None:
@@ -390,12 +544,33 @@ def test_a_few_members_make_most_posts_and_comments_and_most_never_do(
 # --- engagement ------------------------------------------------------------------------------
 
 
+def membership_changes(events: list[dict[str, Any]]) -> dict[str, list[tuple[datetime, int]]]:
+    """Per community, +1/-1 at each start and end of an observed membership.
+
+    The downstream definition: a member's join or first activity starts a membership, a leave
+    or erasure ends it, a leave while not a member changes nothing. Where everyone joins before
+    acting (the default shape) that is simply the joined minus the left and erased.
+    """
+    member: set[tuple[str, str]] = set()
+    changes: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for event in by_time(e for e in events if "member_id" in e):
+        key = (event["community_id"], event["member_id"])
+        if event["event_type"] in ("member.left", "member.erased"):
+            if key in member:
+                member.remove(key)
+                changes[event["community_id"]].append((event["at"], -1))
+        elif key not in member:
+            member.add(key)
+            changes[event["community_id"]].append((event["at"], 1))
+    return changes
+
+
 def weekly_lifts(events: list[dict[str, Any]]) -> dict[str, list[float]]:
     """Per brand, per ISO week: engagements / (posts x members), micro over broad.
 
     Engagements are all comments, added reactions and shares (on any target), members the
-    joined minus left or erased at the end of the week: the downstream definition, no
-    generator internals.
+    observed members at the end of the week (`membership_changes`): the downstream
+    definition, no generator internals.
     """
     kinds = {
         e["community_id"]: (e["payload"]["brand_id"], e["payload"]["kind"])
@@ -403,19 +578,15 @@ def weekly_lifts(events: list[dict[str, Any]]) -> dict[str, list[float]]:
     }
     posts: Counter[tuple[str, tuple[int, int]]] = Counter()
     engagements: Counter[tuple[str, tuple[int, int]]] = Counter()
-    changes: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    changes = membership_changes(events)
     for event in events:
         week = event["at"].isocalendar()[:2]
         key = (event["community_id"], week)
         event_type = event["event_type"]
         if event_type == "post.created":
             posts[key] += 1
-        elif event_type in ("comment.created", "reaction.added", "content.shared"):
+        elif event_type in ENGAGEMENT_TYPES:
             engagements[key] += 1
-        elif event_type == "member.joined":
-            changes[event["community_id"]].append((event["at"], 1))
-        elif event_type in ("member.left", "member.erased"):
-            changes[event["community_id"]].append((event["at"], -1))
     weeks = sorted({week for _, week in posts})
     lifts: dict[str, list[float]] = defaultdict(list)
     for brand in sorted({brand for brand, _ in kinds.values()}):
@@ -437,23 +608,99 @@ def weekly_lifts(events: list[dict[str, Any]]) -> dict[str, list[float]]:
     return lifts
 
 
+@pytest.mark.parametrize("shape", ["events", "brownfield_events"])
 def test_micro_engagement_rate_per_member_is_about_micro_lift_times_broad(
-    events: list[dict[str, Any]],
+    shape: str, request: pytest.FixtureRequest
 ) -> None:
-    lifts = weekly_lifts(events)
+    lifts = weekly_lifts(request.getfixturevalue(shape))
     assert set(lifts) == {"brand_1", "brand_2", "brand_3"}
     for brand_lifts in lifts.values():
         assert len(brand_lifts) >= 8
         assert 3.0 <= statistics.mean(brand_lifts) <= 12.0
 
 
-def test_engagement_lift_follows_the_configured_micro_lift() -> None:
-    config = GeneratorConfig(events=20_000, end=END, micro_lift=2.5, seed=5)
-    events = [json.loads(m.value) for m in generate(config) if m.kind == "valid"]
-    for event in events:
-        event["at"] = datetime.fromisoformat(event["occurred_at"])
+@pytest.mark.parametrize("brownfield", [False, True], ids=["default", "brownfield"])
+def test_engagement_lift_follows_the_configured_micro_lift(brownfield: bool) -> None:
+    shape = GeneratorConfig.brownfield if brownfield else GeneratorConfig
+    events = valid_events(generate(shape(events=20_000, end=END, micro_lift=2.5, seed=5)))
     for brand_lifts in weekly_lifts(events).values():
         assert 1.25 <= statistics.mean(brand_lifts) <= 5.0
+
+
+def engagements_per_member_and_post(events: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """Comments, shares and added reactions per (member, post).
+
+    A reaction to a comment counts for the comment's post; ideas are left out.
+    """
+    post_of = {
+        e["payload"]["comment_id"]: e["payload"]["post_id"]
+        for e in of_type(events, "comment.created")
+    }
+    posts = {e["payload"]["post_id"] for e in of_type(events, "post.created")}
+    pairs: Counter[tuple[str, str]] = Counter()
+    for event in of_type(events, *ENGAGEMENT_TYPES):
+        payload = event["payload"]
+        if event["event_type"] != "reaction.added":
+            post = payload["post_id"]
+        elif payload["target_type"] == "comment":
+            post = post_of[payload["target_id"]]
+        else:
+            post = payload["target_id"]
+        if post in posts:  # not an idea
+            pairs[(event["member_id"], post)] += 1
+    return pairs
+
+
+def test_heavy_engagers_engage_several_times_with_each_post_they_engage_with(
+    events: list[dict[str, Any]], brownfield_events: list[dict[str, Any]]
+) -> None:
+    def standouts(pairs: Counter[tuple[str, str]]) -> set[str]:
+        """Members averaging 2.5+ engagements over 3+ posts they engaged with."""
+        per_member: dict[str, list[int]] = defaultdict(list)
+        for (member, _), count in pairs.items():
+            per_member[member].append(count)
+        return {m for m, c in per_member.items() if len(c) >= 3 and statistics.mean(c) >= 2.5}
+
+    plain = engagements_per_member_and_post(events)
+    heavy = engagements_per_member_and_post(brownfield_events)
+    assert not standouts(plain)
+    assert statistics.mean(plain.values()) < 1.05
+    found = standouts(heavy)
+    assert len(found) >= 5
+    theirs = [count for (member, _), count in heavy.items() if member in found]
+    assert statistics.mean(theirs) >= 3.0
+    others = [count for (member, _), count in heavy.items() if member not in found]
+    assert statistics.mean(others) < 1.1
+    several = sum(count >= 3 for count in heavy.values())
+    assert several >= 50
+    assert several >= 5 * sum(count >= 3 for count in plain.values())
+    comments = Counter(
+        (e["member_id"], e["payload"]["post_id"])
+        for e in of_type(brownfield_events, "comment.created")
+        if e["member_id"] in found
+    )
+    assert max(comments.values()) >= 2  # and they comment more than once on a thread
+
+
+def test_several_reaction_kinds_on_one_target_only_where_the_platform_allows_and_never_twice(
+    events: list[dict[str, Any]], brownfield_events: list[dict[str, Any]]
+) -> None:
+    for shape in (events, brownfield_events):
+        kinds: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        platforms: dict[tuple[str, str, str], str] = {}
+        for event in of_type(shape, "reaction.added"):
+            payload = event["payload"]
+            key = (event["member_id"], payload["target_type"], payload["target_id"])
+            kinds[key].append(payload["reaction"])
+            platforms[key] = event["platform"]
+        assert all(len(set(used)) == len(used) for used in kinds.values())
+        several = {key for key, used in kinds.items() if len(used) > 1}
+        assert {platforms[key] for key in several} <= MULTI_REACTION_PLATFORMS
+        if shape is brownfield_events:
+            assert len(several) >= 10
+            assert {t for _, t, _ in several} <= {"post", "comment"}
+        else:
+            assert not several
 
 
 def test_reaction_removals_undo_an_earlier_reaction_of_the_same_member(
