@@ -21,7 +21,8 @@ Every hour, for the hour that just ended (its **data interval**):
 Gate failures, a refused promote and stale ingest fail their task without retries (a retry
 cannot fix data); other errors are retried. `catchup` is off: past intervals are filled with
 `airflow backfill create --dag-id community_metrics --from-date ... --to-date ...`. Run params
-`interval_start`/`interval_end` override the data interval (`pulse run` uses them).
+`interval_start`/`interval_end` override the data interval (`pulse run` uses them); params that
+end in the future fail the run at once (no retries).
 Configuration: `PULSE_*` variables, connections `pulse_warehouse` and `pulse_kafka` if defined.
 """
 
@@ -80,12 +81,14 @@ def community_metrics() -> None:
     def start_run() -> dict[str, Any]:
         context = get_current_context()
         dag_id, run_id = _common.run_identity(context)
-        start, end = pipeline.resolve_interval(
-            context["params"].get("interval_start"),
-            context["params"].get("interval_end"),
-            context.get("data_interval_start"),
-            context.get("data_interval_end"),
-        )
+        # Bad params (incomplete, not ISO 8601, empty, ending in the future) fail the run at once.
+        with _common.no_retry_on(PulseError):
+            start, end = pipeline.resolve_interval(
+                context["params"].get("interval_start"),
+                context["params"].get("interval_end"),
+                context.get("data_interval_start"),
+                context.get("data_interval_end"),
+            )
         run = pipeline.start_run(
             _common.pulse_settings(),
             dag_id=dag_id,
@@ -147,7 +150,10 @@ def community_metrics() -> None:
         )
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def record_run(run: dict[str, Any]) -> dict[str, Any]:
+    def record_run(run: dict[str, Any] | None) -> dict[str, Any]:
+        if run is None:  # start_run failed (e.g. bad params): no row to finish, nothing to retry
+            with _common.no_retry_on(PulseError):
+                raise PulseError("start_run opened no run (see its log); nothing to record")
         states, seconds = _common.task_outcomes(get_current_context())
         summary = pipeline.finish_run(
             _common.pulse_settings(), pipeline.RunContext.from_xcom(run), states, seconds
