@@ -35,15 +35,31 @@ MARTS = (
 RETENTION_WEEK = 4
 
 
-def wilson(successes: float, trials: float, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a proportion (successes capped at trials, like the marts)."""
+Z_95 = 1.959963984540054  # two-sided 95%, as the marts use
+
+
+def wilson(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of a proportion, successes out of trials (successes <= trials)."""
     if trials <= 0:
         return (math.nan, math.nan)
-    p = min(successes, trials) / trials
+    p = successes / trials
     denominator = 1 + z * z / trials
     centre = p + z * z / (2 * trials)
-    margin = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
-    return ((centre - margin) / denominator, (centre + margin) / denominator)
+    margin = z * math.sqrt(max(0.0, p * (1 - p) / trials + z * z / (4 * trials * trials)))
+    return (max(0.0, (centre - margin) / denominator), min(1.0, (centre + margin) / denominator))
+
+
+def rate_ratio_interval(
+    events_1: float, exposure_1: float, events_2: float, exposure_2: float
+) -> tuple[float, float]:
+    """Interval of (k1 / E1) / (k2 / E2), by the conditional binomial method the lift mart uses.
+
+    Given n = k1 + k2, k1 is binomial with p = E1 R / (E1 R + E2); Wilson's interval for p maps
+    to R = p / (1 - p) x E2 / E1. Needs k2 > 0 and both exposures positive.
+    """
+    low, high = wilson(events_1, events_1 + events_2)
+    scale = exposure_2 / exposure_1
+    return (low / (1 - low) * scale, high / (1 - high) * scale if high < 1 else math.inf)
 
 
 @dataclass(frozen=True)
@@ -132,10 +148,9 @@ def brand_headline(row: tuple[Any, ...], statuses: dict[str, int], alerts: int) 
     lift = low = high = None
     if micro is not None and broad:
         lift = micro / broad
-        micro_low, micro_high = wilson(float(micro_k), float(micro_n))
-        broad_low, broad_high = wilson(float(broad_k), float(broad_n))
-        # Conservative bounds: the lowest and highest ratio the two intervals allow.
-        low, high = micro_low / broad_high, (micro_high / broad_low if broad_low else math.inf)
+        low, high = rate_ratio_interval(
+            float(micro_k), float(micro_n), float(broad_k), float(broad_n)
+        )
     total = float(micro_k or 0) + float(broad_k or 0)
     return BrandHeadline(
         brand_id=brand,

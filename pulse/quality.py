@@ -329,6 +329,23 @@ def within_interval(point: str, lower: str, upper: str) -> list[Rule]:
     ]
 
 
+def null_together(keys: tuple[str, ...], estimate: str, lower: str, upper: str) -> Rule:
+    """An interval is shown exactly when its estimate is."""
+    query = (
+        f"select {', '.join(keys)}, {estimate}, {lower}, {upper}\nfrom {{batch}}\n"
+        f"where ({estimate} is null) <> ({lower} is null)\n"
+        f"    or ({estimate} is null) <> ({upper} is null)"
+    )
+    return Rule(
+        f"{lower} and {upper} are null exactly when {estimate} is",
+        lambda: _gxe().UnexpectedRowsExpectation(
+            unexpected_rows_query=query,
+            description=f"the interval of {estimate} is shown exactly when it is",
+        ),
+        columns=(*keys, estimate, lower, upper),
+    )
+
+
 def in_set(column: str, values: list[str]) -> Rule:
     return Rule(
         f"{column} is one of {', '.join(values)}",
@@ -440,6 +457,7 @@ _DAILY_KEY = ("community_id", "activity_date")
 _DAILY_COUNTS = (
     "members_total",
     "members_new",
+    "members_new_observed",
     "members_left",
     "members_at_start",
     "active_members",
@@ -480,6 +498,16 @@ def _community_daily() -> SuiteSpec:
             not_null("is_suppressed"),
             none_negative(_DAILY_KEY, (*_DAILY_COUNTS, *_DAILY_MEASURES)),
             at_most(
+                "active_members",
+                "members_total",
+                "DAU <= members: whoever is active on a day is a member that day (observed "
+                "membership)",
+            ),
+            at_most("members_at_start", "members_total"),
+            at_most("members_new", "members_total"),
+            at_most("members_left", "members_total"),
+            at_most("members_new_observed", "members_new"),
+            at_most(
                 "active_members", "wau", "DAU <= WAU: the day's active members are among the week's"
             ),
             at_most("wau", "mau", "WAU <= MAU: the week's active members are among the month's"),
@@ -516,7 +544,13 @@ def _dim_community() -> SuiteSpec:
             *_keys("community_id"),
             not_null("is_suppressed"),
             in_set("community_kind", ["broad", "micro"]),
-            none_negative(("community_id",), figures),
+            none_negative(("community_id",), (*figures, "audience_size")),
+            at_most(
+                "members_current",
+                "active_members_all_time",
+                "members_current <= members ever active (a membership starts with a join, which "
+                "counts as active, or with an action)",
+            ),
             group_large_enough("active_members_all_time"),
             hidden_when_suppressed(("community_id",), figures),
         ],
@@ -536,10 +570,14 @@ def _brand_engagement_lift() -> SuiteSpec:
         "broad_engagements",
         "micro_member_post_opportunities",
         "broad_member_post_opportunities",
-        # Several engagements per member and post make a rate above 1 possible: the rates
-        # themselves are only non-negative; their Wilson bounds are shares.
+        # Engagements are counts (a member may engage many times per post): rates, their
+        # Poisson bounds and the lift are only non-negative, never shares.
         "micro_engagement_rate",
+        "micro_engagement_rate_lower_95",
+        "micro_engagement_rate_upper_95",
         "broad_engagement_rate",
+        "broad_engagement_rate_lower_95",
+        "broad_engagement_rate_upper_95",
         "lift",
         "lift_lower_95",
         "lift_upper_95",
@@ -555,11 +593,26 @@ def _brand_engagement_lift() -> SuiteSpec:
             *_keys(*key),
             not_null("is_suppressed"),
             none_negative(key, counts),
-            share("micro_engagement_rate_lower_95"),
-            share("micro_engagement_rate_upper_95"),
-            share("broad_engagement_rate_lower_95"),
-            share("broad_engagement_rate_upper_95"),
+            *within_interval(
+                "micro_engagement_rate",
+                "micro_engagement_rate_lower_95",
+                "micro_engagement_rate_upper_95",
+            ),
+            *within_interval(
+                "broad_engagement_rate",
+                "broad_engagement_rate_lower_95",
+                "broad_engagement_rate_upper_95",
+            ),
             *within_interval("lift", "lift_lower_95", "lift_upper_95"),
+            *(
+                null_together(key, estimate, f"{estimate}_lower_95", f"{estimate}_upper_95")
+                for estimate in (
+                    "micro_engagement_rate",
+                    "broad_engagement_rate",
+                    "lift",
+                    "small_group_engagement_share",
+                )
+            ),
             *(share(column) for column in share_and_bounds),
             *within_interval(*share_and_bounds),
             # A side below the threshold shows no member figure; a side shown is large enough.

@@ -873,7 +873,7 @@ def _chart_micro_vs_broad(data: ReportData) -> _Figure:
                 "broad channels",
                 BROAD_COLOR,
                 "interval",
-                "dot: the week's rate; bar: 95% Wilson interval",
+                "dot: the week's rate; bar: 95% Poisson score interval",
             ),
         ]
     )
@@ -881,9 +881,10 @@ def _chart_micro_vs_broad(data: ReportData) -> _Figure:
         "engagement_micro_vs_broad",
         "Engagement rate per post: micro communities vs broad channels, by brand",
         "marts.fct_brand_engagement_lift: the week's engagements ÷ member-post opportunities "
-        "(posts \u00d7 members at the start of the week) on each side, with its 95% Wilson score "
-        f"interval. A side with fewer than {data.min_group_size} active members in a week is "
-        "not shown.",
+        "(posts \u00d7 members at the start of the week) on each side, with its 95% Poisson "
+        "score interval (engagements are counts: a member may engage many times per post). "
+        "Members are those seen in the community (observed membership). A side with fewer than "
+        f"{data.min_group_size} active members in a week is not shown.",
         panels,
         legend=legend,
         columns=min(3, len(panels)),

@@ -77,9 +77,14 @@ class CommunityDailyMetrics(_Message):
     data_interval_start: AwareDatetime = Field(description="Start of the run's data interval.")
     data_interval_end: AwareDatetime = Field(description="End (exclusive) of the data interval.")
     is_suppressed: bool = Field(description="Too few active members: member figures are null.")
-    members_total: Count | None = Field(description="Members at the end of the day.")
-    members_new: Count | None = Field(description="Membership spells that started that day.")
-    members_left: Count | None = Field(description="Membership spells that ended that day.")
+    members_total: Count | None = Field(
+        description="Members on the day: everyone seen in the community (or joined) and not gone "
+        "before the day began."
+    )
+    members_new: Count | None = Field(
+        description="Memberships that started that day (a join, or a first action with no join)."
+    )
+    members_left: Count | None = Field(description="Memberships that ended that day.")
     active_members: Count | None = Field(description="DAU: distinct members active that day.")
     wau: Count | None = Field(description="Distinct members active on the 7 days ending then.")
     mau: Count | None = Field(description="Distinct members active on the 30 days ending then.")

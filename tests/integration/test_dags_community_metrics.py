@@ -37,6 +37,7 @@ from pulse import pipeline
 from pulse.generator import GeneratorConfig, generate, produce
 from pulse.localstack import StackInfo
 from pulse.settings import Settings
+from pulse.transform import run_dbt
 from pulse.warehouse import init_warehouse
 from streaming.consumer import IngestConfig, IngestConsumer
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
@@ -646,3 +647,109 @@ def test_stale_ingest_reschedules_then_fails_with_the_reason(
     assert freshness["waited_s"] >= 3  # it was rescheduled until the deadline
     assert "raw_gate" not in summary.step_seconds
     assert rows(dsn, "select count(*) from quality.validation_runs")[0][0] == 0
+
+
+# -- real-world shape: communities that existed before the stream --------------------------------
+
+
+def _members_acting_without_a_join(valid: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """(community, platform, member id) of everyone who acted but never sent member.joined."""
+    joined = {
+        (e["community_id"], e["member_id"]) for e in valid if e["event_type"] == "member.joined"
+    }
+    erased = {
+        (e["community_id"], e["member_id"]) for e in valid if e["event_type"] == "member.erased"
+    }
+    quiet = {"community.upserted", "member.joined", "member.left", "member.erased"}
+    return {
+        (e["community_id"], e.get("platform") or "", e["member_id"])
+        for e in valid
+        if e["event_type"] not in quiet
+        and (e["community_id"], e["member_id"]) not in joined | erased
+    }
+
+
+def test_a_gated_run_over_a_brownfield_span_promotes_with_observed_members(
+    settings: Settings, pg_dsn: str, tmp_path: Path
+) -> None:
+    """Most members of a community that existed before the stream never send member.joined.
+
+    The whole generated span is one interval (as `pulse run --interval-start ... --interval-end
+    ...` over it): every gate passes and the build is promoted; members are observed, so every
+    community-day has at least as many members as active members, and the members who were
+    there before the stream belong to cohorts.
+    """
+    private_airflow()
+    pipeline.ensure_pipeline_tables(pg_dsn)
+    assert settings.kafka_bootstrap is not None
+    ensure_topics(settings.kafka_bootstrap, pipeline_topics(settings))
+    end = datetime(2026, 1, 26, tzinfo=UTC)  # a Monday: three whole ISO weeks
+    config = GeneratorConfig.brownfield(seed=11, events=12_000, days=21, end=end)
+    messages = list(generate(config))
+    produce(messages, settings.kafka_bootstrap, settings.events_topic, show_progress=False)
+    consume(settings)
+    valid = [json.loads(m.value) for m in messages if m.kind == "valid" and m.value]
+    preexisting = _members_acting_without_a_join(valid)
+    assert len(preexisting) > 100, "the brownfield shape should make many members act unjoined"
+
+    patch = pytest.MonkeyPatch()
+    for variable, value in pulse_environment(settings).items():
+        patch.setenv(variable, value)
+    try:
+        summary = pipeline.run_once(settings, end - timedelta(days=21), end)
+    finally:
+        patch.undo()
+    assert summary.status == "success", summary.headline()
+    (row,) = rows(
+        pg_dsn,
+        "select raw_gate_success, marts_gate_success, promoted from quality.pipeline_runs "
+        "where pipeline_run_id = %s",
+        [summary.pipeline_run_id],
+    )
+    assert row == (True, True, True)
+
+    # What BI reads: no shown community-day has more active members than members.
+    shown = rows(
+        pg_dsn,
+        "select count(*), count(*) filter (where active_members > members_total) "
+        "from marts.fct_community_daily where not is_suppressed",
+    )
+    assert shown[0][0] > 0 and shown[0][1] == 0, shown
+
+    # Every community-day, suppressed ones included, in a build without suppression.
+    unsuppressed = f"check_{uuid.uuid4().hex[:8]}"
+    run_dbt(
+        ["run", "--vars", json.dumps({"marts_schema": unsuppressed})],
+        pg_dsn,
+        settings.model_copy(update={"min_group_size": 1}),
+        target_path=tmp_path / "dbt-target",
+    )
+    daily = sql.Identifier(unsuppressed, "fct_community_daily")
+    (counts,) = rows(
+        pg_dsn,
+        sql.SQL(
+            "select count(*), count(*) filter (where active_members > members_total), "
+            "count(*) filter (where members_new_observed > 0) from {}"
+        ).format(daily),
+    )
+    assert counts[0] > 0 and counts[1] == 0 and counts[2] > 0, counts
+
+    # Everyone who was there before the stream belongs to a cohort: the cohorts of each
+    # community add up to every member it has seen, and each pre-existing member is one of them.
+    keys = Pseudonymizer(TEST_PSEUDONYM_KEY)
+    expected_keys = {(c, keys.member_key(platform or None, m)) for c, platform, m in preexisting}
+    observed = set(
+        rows(pg_dsn, "select community_id, member_key from intermediate.int_memberships_observed")
+    )
+    assert expected_keys <= observed, len(expected_keys - observed)
+    cohorts = dict(
+        rows(
+            pg_dsn,
+            sql.SQL(
+                "select community_id, sum(cohort_members) from {} where weeks_since_join = 0 "
+                "group by community_id"
+            ).format(sql.Identifier(unsuppressed, "fct_member_retention")),
+        )
+    )
+    seen = Counter(community for community, _ in observed)
+    assert {c: int(n) for c, n in cohorts.items()} == dict(seen)

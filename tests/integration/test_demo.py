@@ -12,7 +12,15 @@ import pytest
 from rich.console import Console
 from test_dags_community_metrics import private_airflow, pulse_environment
 
-from pulse.demo import MARTS, RETENTION_WEEK, read_summary, render, run_demo, wilson
+from pulse.demo import (
+    MARTS,
+    RETENTION_WEEK,
+    rate_ratio_interval,
+    read_summary,
+    render,
+    run_demo,
+    wilson,
+)
 from pulse.settings import Settings
 
 
@@ -20,6 +28,14 @@ def test_wilson_interval_matches_a_hand_computed_value() -> None:
     # 10 of 100: p=0.1; Wilson 95% is about [0.0552, 0.1744] (standard tables).
     low, high = wilson(10, 100)
     assert math.isclose(low, 0.0552, abs_tol=5e-4) and math.isclose(high, 0.1744, abs_tol=5e-4)
+
+
+def test_rate_ratio_interval_is_the_marts_conditional_binomial_one() -> None:
+    # The lift mart's reference case (tests/unit/test_interval_references.py): 5 of 8 against
+    # 4 of 40 gives [1.8180, 21.4861] around 6.25; 0 events on the first side starts at 0.
+    low, high = rate_ratio_interval(5, 8, 4, 40)
+    assert (round(low, 4), round(high, 4)) == (1.818, 21.4861)
+    assert rate_ratio_interval(0, 10, 10, 10)[0] == 0.0
 
 
 @pytest.mark.slow

@@ -352,7 +352,8 @@ def _plant_rate_above_one(conn: psycopg.Connection, build: str) -> None:
 def _plant_dau_above_mau(conn: psycopg.Connection, build: str) -> None:
     updated = conn.execute(
         sql.SQL(
-            "update {} set active_members = mau + 3 where ctid = (select ctid from {} "
+            "update {} set active_members = greatest(mau, members_total) + 3 "
+            "where ctid = (select ctid from {} "
             "where not is_suppressed limit 1)"
         ).format(
             sql.Identifier(build, "fct_community_daily"),
@@ -367,10 +368,16 @@ MARTS_DEFECTS = {
         _plant_rate_above_one,
         {("marts_fct_community_daily", "expect_column_values_to_be_between", "stickiness")},
     ),
-    # DAU above MAU is also DAU above WAU (WAU <= MAU held): both rules name it.
+    # DAU above MAU (and above the day's members) is also DAU above WAU (WAU <= MAU held): the
+    # three rules name it.
     "dau_above_mau": (
         _plant_dau_above_mau,
         {
+            (
+                "marts_fct_community_daily",
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                "members_total,active_members",
+            ),
             (
                 "marts_fct_community_daily",
                 "expect_column_pair_values_a_to_be_greater_than_b",

@@ -43,7 +43,8 @@ post_responses as (
 ),
 
 -- The brand answered an idea when it changed its status or commented on it, whichever came
--- first (moderators speak for the brand here too).
+-- first (moderators speak for the brand here too). Producers' clocks differ: a status change
+-- dated before the idea's submission was made in answer to it, so it counts at the submission.
 idea_responses as (
 
     select
@@ -55,12 +56,11 @@ idea_responses as (
         select
             ideas.community_id,
             ideas.idea_id,
-            status_changes.changed_at as responded_at
+            greatest(status_changes.changed_at, ideas.submitted_at) as responded_at
         from ideas
         inner join status_changes
             on ideas.community_id = status_changes.community_id
             and ideas.idea_id = status_changes.idea_id
-            and status_changes.changed_at >= ideas.submitted_at
 
         union all
 

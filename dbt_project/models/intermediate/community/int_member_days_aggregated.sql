@@ -2,7 +2,7 @@ with
 
 joins as (
 
-    select community_id, member_key, occurred_on as activity_date
+    select community_id, member_key, occurred_on as activity_date, occurred_at as activity_at
     from {{ ref('stg_pulse__memberships') }}
     where membership_action = 'joined'
 
@@ -10,14 +10,14 @@ joins as (
 
 posts as (
 
-    select community_id, member_key, created_on as activity_date
+    select community_id, member_key, created_on as activity_date, created_at as activity_at
     from {{ ref('stg_pulse__posts') }}
 
 ),
 
 comments as (
 
-    select community_id, member_key, created_on as activity_date
+    select community_id, member_key, created_on as activity_date, created_at as activity_at
     from {{ ref('stg_pulse__comments') }}
 
 ),
@@ -25,7 +25,7 @@ comments as (
 -- Taking a reaction back is not engagement; adding one is.
 reactions as (
 
-    select community_id, member_key, reacted_on as activity_date
+    select community_id, member_key, reacted_on as activity_date, reacted_at as activity_at
     from {{ ref('stg_pulse__reactions') }}
     where reaction_action = 'added'
 
@@ -33,21 +33,21 @@ reactions as (
 
 shares as (
 
-    select community_id, member_key, shared_on as activity_date
+    select community_id, member_key, shared_on as activity_date, shared_at as activity_at
     from {{ ref('stg_pulse__shares') }}
 
 ),
 
 ideas as (
 
-    select community_id, member_key, submitted_on as activity_date
+    select community_id, member_key, submitted_on as activity_date, submitted_at as activity_at
     from {{ ref('stg_pulse__ideas') }}
 
 ),
 
 votes as (
 
-    select community_id, member_key, voted_on as activity_date
+    select community_id, member_key, voted_on as activity_date, voted_at as activity_at
     from {{ ref('stg_pulse__idea_votes') }}
 
 ),
@@ -91,7 +91,12 @@ final as (
         count(*) filter (where activity_type = 'voted')::integer as votes,
         -- Joining makes a member active that day but is not an action of engagement.
         count(*) filter (where activity_type <> 'joined')::integer as actions,
-        count(*) filter (where activity_type in ('posted', 'commented'))::integer as contributions
+        count(*) filter (where activity_type in ('posted', 'commented'))::integer as contributions,
+
+        -- timestamps
+        -- Observed membership orders a day's actions against its joins and leaves.
+        min(activity_at) filter (where activity_type <> 'joined') as first_action_at,
+        max(activity_at) filter (where activity_type <> 'joined') as last_action_at
 
     from activities
     group by community_id, member_key, activity_date

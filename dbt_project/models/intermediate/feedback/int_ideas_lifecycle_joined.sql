@@ -104,7 +104,11 @@ final as (
         ideas.submitted_on,
         first_responses.first_response_at,
         first_responses.first_response_on,
-        status_history.decided_at,
+        -- A decision dated before the submission (producers' clocks differ) was made at it.
+        case
+            when status_history.decided_at is not null
+                then greatest(status_history.decided_at, ideas.submitted_at)
+        end as decided_at,
         status_history.status_changed_at
 
     from ideas

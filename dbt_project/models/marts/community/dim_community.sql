@@ -12,9 +12,9 @@ communities as (
 
 ),
 
-spells as (
+memberships as (
 
-    select * from {{ ref('int_membership_spells_built') }}
+    select * from {{ ref('int_memberships_observed') }}
 
 ),
 
@@ -40,8 +40,8 @@ current_members as (
 
     select
         community_id,
-        count(*) filter (where left_at is null) as members_current
-    from spells
+        count(*) filter (where ended_on is null) as members_current
+    from memberships
     group by community_id
 
 ),
@@ -66,6 +66,8 @@ measured as (
         communities.community_topic,
         communities.community_visibility,
         communities.platform,
+        communities.audience_size,
+        communities.audience_size_reported_at,
         coalesce(all_time_active.active_members_all_time, 0) < {{ min_group_size() }}
             as is_suppressed,
         coalesce(current_members.members_current, 0) as members_current,
@@ -100,10 +102,13 @@ final as (
         -- measures (null when fewer members than the minimum group size were ever active)
         {{ unless_suppressed('members_current') }}::integer as members_current,
         {{ unless_suppressed('active_members_all_time') }}::integer as active_members_all_time,
+        -- The platform's own count, as the community reported it: not member-derived.
+        audience_size::bigint as audience_size,
 
         -- timestamps
         first_event_on::date as first_event_on,
-        upserted_at::timestamptz as upserted_at
+        upserted_at::timestamptz as upserted_at,
+        audience_size_reported_at::timestamptz as audience_size_reported_at
 
     from measured
 

@@ -20,9 +20,9 @@ posts as (
 
 ),
 
-spells as (
+memberships as (
 
-    select * from {{ ref('int_membership_spells_built') }}
+    select * from {{ ref('int_memberships_observed') }}
 
 ),
 
@@ -66,10 +66,10 @@ members_at_week_start as (
         community_weeks.week_start,
         count(*) as members
     from community_weeks
-    inner join spells
-        on community_weeks.community_id = spells.community_id
-        and spells.joined_on < community_weeks.week_start
-        and (spells.left_on is null or spells.left_on >= community_weeks.week_start)
+    inner join memberships
+        on community_weeks.community_id = memberships.community_id
+        and memberships.started_on < community_weeks.week_start
+        and (memberships.ended_on is null or memberships.ended_on >= community_weeks.week_start)
     group by community_weeks.community_id, community_weeks.week_start
 
 ),
@@ -171,20 +171,35 @@ screened as (
 
 ),
 
+-- Engagements are counts of events, not successes out of trials: the rates get Poisson
+-- intervals and the lift an interval for a ratio of Poisson rates; the small-group share is a
+-- proportion of all engagement and keeps Wilson's.
 rated as (
 
     select
         *,
         {{ ratio('micro_engagements', 'micro_opportunities', 6) }} as micro_engagement_rate,
-        {{ wilson_bound('micro_engagements', 'micro_opportunities', 'lower') }}
+        {{ poisson_rate_bound('micro_engagements', 'micro_opportunities', 'lower') }}
             as micro_engagement_rate_lower_95,
-        {{ wilson_bound('micro_engagements', 'micro_opportunities', 'upper') }}
+        {{ poisson_rate_bound('micro_engagements', 'micro_opportunities', 'upper') }}
             as micro_engagement_rate_upper_95,
         {{ ratio('broad_engagements', 'broad_opportunities', 6) }} as broad_engagement_rate,
-        {{ wilson_bound('broad_engagements', 'broad_opportunities', 'lower') }}
+        {{ poisson_rate_bound('broad_engagements', 'broad_opportunities', 'lower') }}
             as broad_engagement_rate_lower_95,
-        {{ wilson_bound('broad_engagements', 'broad_opportunities', 'upper') }}
+        {{ poisson_rate_bound('broad_engagements', 'broad_opportunities', 'upper') }}
             as broad_engagement_rate_upper_95,
+        -- From the counts, not from the rounded rates; like the rates, only with exposure on
+        -- both sides.
+        case when micro_opportunities > 0 and broad_opportunities > 0 then
+            {{ ratio('micro_engagements::numeric * broad_opportunities',
+                     'broad_engagements::numeric * micro_opportunities', 4) }}
+        end as lift_estimate,
+        {{ poisson_ratio_bound('micro_engagements', 'micro_opportunities',
+                               'broad_engagements', 'broad_opportunities', 'lower') }}
+            as lift_lower_estimate,
+        {{ poisson_ratio_bound('micro_engagements', 'micro_opportunities',
+                               'broad_engagements', 'broad_opportunities', 'upper') }}
+            as lift_upper_estimate,
         coalesce(micro_engagements, 0) + coalesce(broad_engagements, 0) as all_engagements
     from screened
 
@@ -217,16 +232,9 @@ final as (
         broad_engagement_rate::numeric(14,6) as broad_engagement_rate,
         broad_engagement_rate_lower_95::numeric(14,6) as broad_engagement_rate_lower_95,
         broad_engagement_rate_upper_95::numeric(14,6) as broad_engagement_rate_upper_95,
-        (case when is_comparable
-            then {{ ratio('micro_engagement_rate', 'broad_engagement_rate', 4) }} end)::numeric(12,4)
-            as lift,
-        -- Conservative bounds: the worst and best ratio the two intervals allow.
-        (case when is_comparable
-            then {{ ratio('micro_engagement_rate_lower_95', 'broad_engagement_rate_upper_95', 4) }}
-        end)::numeric(12,4) as lift_lower_95,
-        (case when is_comparable
-            then {{ ratio('micro_engagement_rate_upper_95', 'broad_engagement_rate_lower_95', 4) }}
-        end)::numeric(12,4) as lift_upper_95,
+        (case when is_comparable then lift_estimate end)::numeric(20,4) as lift,
+        (case when is_comparable then lift_lower_estimate end)::numeric(20,4) as lift_lower_95,
+        (case when is_comparable then lift_upper_estimate end)::numeric(20,4) as lift_upper_95,
         -- A brand without broad communities has all its engagement in small groups: share 1.
         (case when not is_suppressed
             then {{ ratio('coalesce(micro_engagements, 0)', 'all_engagements', 6) }}

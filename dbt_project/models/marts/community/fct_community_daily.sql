@@ -21,9 +21,9 @@ member_days as (
 
 ),
 
-spells as (
+memberships as (
 
-    select * from {{ ref('int_membership_spells_built') }}
+    select * from {{ ref('int_memberships_observed') }}
 
 ),
 
@@ -143,19 +143,30 @@ days_to_build as (
 
 {% endif %}
 
--- Membership: +1 on the day a spell starts, -1 on the day it ends; the running sum is the
--- number of members at the end of each day.
+-- Membership: a member counts on every day of a membership, the day it ends included: +1 on
+-- the day it starts, -1 on the day after it ends; the running sum is the day's members.
 membership_edges as (
 
-    select community_id, joined_on as edge_on, 1 as member_delta, 1 as joins, 0 as leaves
-    from spells
-    where joined_on is not null
+    select
+        community_id,
+        started_on as edge_on,
+        1 as member_delta,
+        1 as joins,
+        (join_source = 'observed')::integer as observed_joins,
+        0 as leaves
+    from memberships
 
     union all
 
-    select community_id, left_on, -1, 0, 1
-    from spells
-    where left_on is not null
+    select community_id, ended_on + 1, -1, 0, 0, 0
+    from memberships
+    where ended_on is not null
+
+    union all
+
+    select community_id, ended_on, 0, 0, 0, 1
+    from memberships
+    where ended_on is not null
 
 ),
 
@@ -199,6 +210,7 @@ daily_edges as (
         spine.activity_date,
         coalesce(membership.member_delta, 0) as member_delta,
         coalesce(membership.joins, 0) as members_new,
+        coalesce(membership.observed_joins, 0) as members_new_observed,
         coalesce(membership.leaves, 0) as members_left,
         coalesce(activity.wau_delta, 0) as wau_delta,
         coalesce(activity.mau_delta, 0) as mau_delta
@@ -209,6 +221,7 @@ daily_edges as (
             edge_on,
             sum(member_delta) as member_delta,
             sum(joins) as joins,
+            sum(observed_joins) as observed_joins,
             sum(leaves) as leaves
         from membership_edges
         group by community_id, edge_on
@@ -236,6 +249,7 @@ running_totals as (
         community_id,
         activity_date,
         members_new,
+        members_new_observed,
         members_left,
         sum(member_delta) over community_days as members_total,
         sum(wau_delta) over community_days as wau,
@@ -348,11 +362,11 @@ measured as (
         coalesce(daily_active.active_members, 0) < {{ min_group_size() }} as is_suppressed,
         running_totals.members_total,
         running_totals.members_new,
+        running_totals.members_new_observed,
         running_totals.members_left,
-        -- Members at the start of the day: the end-of-day count without the day's changes.
-        running_totals.members_total
-            - running_totals.members_new
-            + running_totals.members_left as members_at_start,
+        -- Members at the start of the day: the day's members but those whose membership began
+        -- that day.
+        running_totals.members_total - running_totals.members_new as members_at_start,
         coalesce(daily_active.active_members, 0) as active_members,
         running_totals.wau,
         running_totals.mau,
@@ -409,6 +423,7 @@ final as (
         -- measures (member-derived: null when the day has too few active members)
         {{ unless_suppressed('members_total') }}::integer as members_total,
         {{ unless_suppressed('members_new') }}::integer as members_new,
+        {{ unless_suppressed('members_new_observed') }}::integer as members_new_observed,
         {{ unless_suppressed('members_left') }}::integer as members_left,
         {{ unless_suppressed('members_at_start') }}::integer as members_at_start,
         {{ unless_suppressed('active_members') }}::integer as active_members,

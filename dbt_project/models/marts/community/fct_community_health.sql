@@ -12,9 +12,9 @@ member_days as (
 
 ),
 
-spells as (
+memberships as (
 
-    select * from {{ ref('int_membership_spells_built') }}
+    select * from {{ ref('int_memberships_observed') }}
 
 ),
 
@@ -45,8 +45,8 @@ first_joins as (
     select
         community_id,
         member_key,
-        date_trunc('week', min(joined_on)::timestamp)::date as first_join_week
-    from spells
+        date_trunc('week', min(started_on)::timestamp)::date as first_join_week
+    from memberships
     group by community_id, member_key
 
 ),
@@ -56,12 +56,12 @@ members_at_week_end as (
     select
         community_weeks.community_id,
         community_weeks.week_start,
-        spells.member_key
+        memberships.member_key
     from community_weeks
-    inner join spells
-        on community_weeks.community_id = spells.community_id
-        and spells.joined_on < community_weeks.week_start + 7
-        and (spells.left_on is null or spells.left_on >= community_weeks.week_start + 7)
+    inner join memberships
+        on community_weeks.community_id = memberships.community_id
+        and memberships.started_on < community_weeks.week_start + 7
+        and (memberships.ended_on is null or memberships.ended_on >= community_weeks.week_start + 7)
 
 ),
 

@@ -1,8 +1,8 @@
 with
 
-spells as (
+memberships as (
 
-    select * from {{ ref('int_membership_spells_built') }}
+    select * from {{ ref('int_memberships_observed') }}
 
 ),
 
@@ -25,15 +25,16 @@ last_week as (
 
 ),
 
--- A member belongs to the cohort of the week they first joined; leaving and coming back does
--- not make them a newcomer again.
+-- A member belongs to the cohort of the week their first membership started (a join or, for a
+-- member already there before the stream, the first time they were seen); leaving and coming
+-- back does not make them a newcomer again.
 cohort_members as (
 
     select
         community_id,
         member_key,
-        date_trunc('week', min(joined_on)::timestamp)::date as cohort_week
-    from spells
+        date_trunc('week', min(started_on)::timestamp)::date as cohort_week
+    from memberships
     group by community_id, member_key
 
 ),
@@ -91,21 +92,21 @@ retained as (
 
 ),
 
--- A spell covers the end of week w (next Monday 00:00 UTC) when it started before it and had
--- not ended by it: w runs from the week of the join to the week before the week of the leave.
--- A member's spells never overlap, so counting covered weeks counts each member once.
-spell_weeks as (
+-- A membership covers the end of week w (next Monday 00:00 UTC) when it started before it and had
+-- not ended by it: w runs from the week it started to the week before the week it ended.
+-- A member's memberships never overlap, so counting covered weeks counts each member once.
+membership_weeks as (
 
     select
-        spells.community_id,
-        spells.member_key,
+        memberships.community_id,
+        memberships.member_key,
         covered_week::date as week_start
-    from spells
+    from memberships
     cross join last_week
     cross join lateral generate_series(
-        date_trunc('week', spells.joined_on::timestamp),
+        date_trunc('week', memberships.started_on::timestamp),
         coalesce(
-            date_trunc('week', spells.left_on::timestamp) - interval '7 days',
+            date_trunc('week', memberships.ended_on::timestamp) - interval '7 days',
             last_week.last_week_start::timestamp
         ),
         interval '7 days'
@@ -118,13 +119,13 @@ still_members as (
     select
         cohort_members.community_id,
         cohort_members.cohort_week,
-        spell_weeks.week_start,
+        membership_weeks.week_start,
         count(*) as still_members
     from cohort_members
-    inner join spell_weeks
-        on cohort_members.community_id = spell_weeks.community_id
-        and cohort_members.member_key = spell_weeks.member_key
-    group by cohort_members.community_id, cohort_members.cohort_week, spell_weeks.week_start
+    inner join membership_weeks
+        on cohort_members.community_id = membership_weeks.community_id
+        and cohort_members.member_key = membership_weeks.member_key
+    group by cohort_members.community_id, cohort_members.cohort_week, membership_weeks.week_start
 
 ),
 

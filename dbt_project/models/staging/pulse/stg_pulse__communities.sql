@@ -22,6 +22,10 @@ renamed as (
         payload ->> 'visibility' as community_visibility,
         platform,
 
+        -- measures
+        -- Optional: an upsert without it says nothing about the size.
+        (payload ->> 'audience_size')::bigint as audience_size,
+
         -- timestamps
         occurred_at as upserted_at
 
@@ -42,25 +46,44 @@ ranked as (
 
 ),
 
+-- The size is reported now and then: the latest upsert that carried one says it.
+latest_audience as (
+
+    select distinct on (community_id)
+        community_id,
+        audience_size,
+        upserted_at as audience_size_reported_at
+    from renamed
+    where audience_size is not null
+    order by community_id, upserted_at desc, event_id desc
+
+),
+
 final as (
 
     select
         -- ids
-        community_id,
-        brand_id,
+        ranked.community_id,
+        ranked.brand_id,
 
         -- dimensions
-        community_name,
-        community_kind,
-        community_topic,
-        community_visibility,
-        platform,
+        ranked.community_name,
+        ranked.community_kind,
+        ranked.community_topic,
+        ranked.community_visibility,
+        ranked.platform,
+
+        -- measures
+        latest_audience.audience_size,
 
         -- timestamps
-        upserted_at
+        ranked.upserted_at,
+        latest_audience.audience_size_reported_at
 
     from ranked
-    where recency_rank = 1
+    left join latest_audience
+        on ranked.community_id = latest_audience.community_id
+    where ranked.recency_rank = 1
 
 )
 
