@@ -236,6 +236,39 @@ def generate(
     duplicate_share: Annotated[
         float, typer.Option(help="Share of valid messages sent twice.", min=0.0, max=0.5)
     ] = 0.01,
+    brownfield: Annotated[
+        bool,
+        typer.Option(
+            "--brownfield",
+            help=(
+                "Real-world shape: communities that had members before the span (70% of "
+                "regular members never send member.joined, some leave without one) and 5% "
+                "of active members engaging heavily. The two share options below override it."
+            ),
+        ),
+    ] = False,
+    preexisting_share: Annotated[
+        float | None,
+        typer.Option(
+            help=(
+                "Share of regular members who were members before the span: no member.joined, "
+                "present from the start. Default 0 (0.7 with --brownfield)."
+            ),
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
+    heavy_engager_share: Annotated[
+        float | None,
+        typer.Option(
+            help=(
+                "Share of active members who engage several times with each post they engage "
+                "with (several reactions, comments). Default 0 (0.05 with --brownfield)."
+            ),
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
 ) -> None:
     """Produce realistic micro-community traffic (seeded) to the inbound topic."""
     from pulse.generator import GeneratorConfig, produce
@@ -246,13 +279,23 @@ def generate(
     settings = _settings()
     endpoints = resolve_endpoints(settings)
     ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
-    config = GeneratorConfig(
+    shares = {
+        name: value
+        for name, value in (
+            ("preexisting_share", preexisting_share),
+            ("heavy_engager_share", heavy_engager_share),
+        )
+        if value is not None
+    }
+    shape = GeneratorConfig.brownfield if brownfield else GeneratorConfig
+    config = shape(
         seed=seed,
         events=events,
         days=days,
         brands=brands,
         invalid_share=invalid_share,
         duplicate_share=duplicate_share,
+        **shares,
     )
     report = produce(
         generate_messages(config),
@@ -428,9 +471,11 @@ def run(
     """Run the community_metrics DAG once through Airflow's dag.test() (no scheduler needed).
 
     Freshness, raw gate, dbt build, marts gate, promote, publish, record; Airflow's database is
-    kept in the state folder unless AIRFLOW_HOME is set. Re-running an interval is safe.
+    kept in the state folder unless AIRFLOW_HOME is set. Re-running an interval is safe. An
+    interval that ends in the future is refused. Ctrl-C or SIGTERM stops the run within seconds
+    (exit 130 or 143) and records it as failed ("interrupted").
     """
-    from pulse.pipeline import RunFailed, run_once
+    from pulse.pipeline import RunFailed, RunInterrupted, run_once
 
     start = _moment(interval_start, "--interval-start")
     end = _moment(interval_end, "--interval-end")
@@ -441,6 +486,15 @@ def run(
     except RunFailed as failed:
         _print_run(failed.summary)
         raise
+    except RunInterrupted as interrupted:
+        from rich.markup import escape
+
+        console.print(
+            f"[yellow]interrupted[/yellow]: {escape(str(interrupted))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(interrupted.exit_code) from None
     _print_run(summary)
     console.print(f"[green]run succeeded[/green]: {summary.headline()}")
 
