@@ -37,7 +37,7 @@ test: install lint
 schemas: install
 	$(BIN)/pulse schemas --write
 
-# The main job on the embedded services (see pulse/demo.py). Re-running it is safe: the seeded
+# The main job on the embedded services (see pulse/local/demo.py). Re-running it is safe: the seeded
 # generator sends the same events again and ingest stores each event once.
 DEMO_EVENTS ?= 200000
 DEMO_DAYS ?= 60

@@ -16,8 +16,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pulse.localstack import LocalStack
-from pulse.warehouse import init_warehouse
+from pulse.local.stack import LocalStack
+from pulse.warehouse.init import init_warehouse
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 

@@ -3,10 +3,10 @@
     python bench/bench_dbt.py                 # 1,000,000 events, embedded PostgreSQL
     python bench/bench_dbt.py --events 200000 --dsn postgresql://postgres@127.0.0.1:5432/postgres
 
-Events come from `pulse.generator` (seeded, realistic shape), in stream order: the first N valid
-events are the initial load and the following ~1% the increment, so the increment holds new days
-and the generator's late events (up to two days old) like real traffic. Rows are made by the
-ingest decoder (pseudonymised, sentiment from text) and written with COPY, as the consumer
+Events come from `pulse.local.generator` (seeded, realistic shape), in stream order: the first
+N valid events are the initial load and the following ~1% the increment, so the increment holds
+new days and the generator's late events (up to two days old) like real traffic. Rows are made by
+the ingest decoder (pseudonymised, sentiment from text) and written with COPY, as the consumer
 writes them, into a fresh database; Kafka is not involved (bench_ingest.py measures that part).
 
 Timed: `dbt build --full-refresh` (models, data tests and unit tests) on the N events, then,
@@ -24,9 +24,9 @@ import psycopg
 from _warehouse import BENCH_KEY, add_common_arguments, bench_warehouse, load_raw
 from psycopg import sql
 
-from pulse.generator import GeneratorConfig, generate
+from pulse.local.generator import GeneratorConfig, generate
+from pulse.orchestration.dbt import run_dbt
 from pulse.settings import Settings
-from pulse.transform import run_dbt
 
 TOPIC = "community.events.v1"
 INCREMENT_SHARE = 0.01

@@ -3,7 +3,7 @@
     python bench/bench_gates.py                   # 1,000,000 events, embedded PostgreSQL
     python bench/bench_gates.py --events 200000 --dsn postgresql://postgres@127.0.0.1:5432/postgres
 
-Events come from `pulse.generator` (seeded, 60 days), are decoded by the ingest decoder and
+Events come from `pulse.local.generator` (seeded, 60 days), are decoded by the ingest decoder and
 COPYed into raw of a fresh database (Kafka is not involved; bench_ingest.py measures that). Then,
 timed separately:
 - importing Great Expectations (once per process: a DAG task pays it once per gate task);
@@ -25,11 +25,11 @@ import psycopg
 from _warehouse import add_common_arguments, bench_warehouse
 from psycopg import sql
 
-from pulse import gates
-from pulse.generator import GeneratorConfig, generate
-from pulse.promote import build_schema_name, promote
+from pulse.local.generator import GeneratorConfig, generate
+from pulse.orchestration.dbt import run_dbt
+from pulse.publishing.promote import build_schema_name, promote
+from pulse.quality import gates
 from pulse.settings import Settings
-from pulse.transform import run_dbt
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from pulse.generator import GeneratorConfig, generate, produce
-from pulse.localstack import LocalStack
-from pulse.warehouse import init_warehouse
+from pulse.local.generator import GeneratorConfig, generate, produce
+from pulse.local.stack import LocalStack
+from pulse.warehouse.init import init_warehouse
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 from streaming.topics import ensure_topics

@@ -5,12 +5,12 @@
     python bench/bench_pipeline.py --dsn postgresql://postgres@127.0.0.1:5432/postgres \
         --bootstrap 127.0.0.1:9092
 
-Raw events come from `pulse.generator` (seeded), decoded and pseudonymised by the ingest decoder
-and written with COPY, as the consumer writes them (bench_ingest.py measures the consumer itself),
-so the topic is drained and the freshness check passes at once. The run covers the last generated
-day (`--hours` to change) through the real DAG: freshness, raw gate, dbt build into a build
-schema, marts gate, promote, publish to the outbound topics, record. Airflow runs in a temporary
-home with a SQLite metadata database.
+Raw events come from `pulse.local.generator` (seeded), decoded and pseudonymised by the ingest
+decoder and written with COPY, as the consumer writes them (bench_ingest.py measures the consumer
+itself), so the topic is drained and the freshness check passes at once. The run covers the last
+generated day (`--hours` to change) through the real DAG: freshness, raw gate, dbt build into a
+build schema, marts gate, promote, publish to the outbound topics, record. Airflow runs in a
+temporary home with a SQLite metadata database.
 
 Printed: the run's wall time; per task, Airflow's duration (task start-up included) and the
 step's own work time from quality.pipeline_runs; dbt's slowest nodes; what was published. With
@@ -33,11 +33,11 @@ from _warehouse import BENCH_KEY, load_raw
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pulse import pipeline
-from pulse.generator import GeneratorConfig, generate
-from pulse.localstack import LocalStack
+from pulse.local.generator import GeneratorConfig, generate
+from pulse.local.stack import LocalStack
+from pulse.orchestration import pipeline
 from pulse.settings import Settings
-from pulse.warehouse import init_warehouse
+from pulse.warehouse.init import init_warehouse
 from streaming.topics import ensure_topics, pipeline_topics
 
 TASKS = (

@@ -43,8 +43,8 @@ from airflow.sdk import (
     task,
 )
 
-from pulse import pipeline
 from pulse.errors import PulseError
+from pulse.orchestration import pipeline
 
 _PARSED = _common.parse_time_settings()
 POKE_INTERVAL_S = float(pipeline.setting(_PARSED, "freshness_poke_interval_s"))

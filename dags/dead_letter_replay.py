@@ -25,8 +25,8 @@ from typing import Any
 import _common
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pulse import pipeline
-from pulse.replay import replay_dead_letters
+from pulse.maintenance.replay import replay_dead_letters
+from pulse.orchestration import pipeline
 from pulse.runtime import resolve_endpoints
 from streaming.decode import REASONS
 

@@ -24,7 +24,8 @@ from typing import Any
 import _common
 from airflow.sdk import dag, get_current_context, task
 
-from pulse import erasure, runtime
+from pulse import runtime
+from pulse.maintenance import erasure
 
 
 @dag(

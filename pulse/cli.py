@@ -95,7 +95,7 @@ def up() -> None:
     Services configured through PULSE_KAFKA_BOOTSTRAP / PULSE_PG_DSN are used as they are: with
     both set, this only creates the topics (what docker-compose's topics-init does).
     """
-    from pulse.localstack import LocalStack
+    from pulse.local.stack import LocalStack
     from pulse.runtime import resolve_endpoints
     from streaming.topics import ensure_topics, pipeline_topics
 
@@ -124,7 +124,7 @@ def down(
     purge: Annotated[bool, typer.Option(help="Also delete the state folder (all data).")] = False,
 ) -> None:
     """Stop the embedded services (and with --purge, delete their data)."""
-    from pulse.localstack import LocalStack
+    from pulse.local.stack import LocalStack
 
     stack = LocalStack(_settings().state_dir)
     stack.down(purge=purge)
@@ -135,7 +135,7 @@ def down(
 @_friendly
 def status() -> None:
     """Show services, per-partition topic end vs stored offsets, and raw row counts."""
-    from pulse.status import render_status
+    from pulse.local.status import render_status
 
     render_status(_settings(), out)
 
@@ -150,7 +150,7 @@ def db_init() -> None:
     import os
 
     from pulse.runtime import resolve_endpoints
-    from pulse.warehouse import ROLES, init_warehouse
+    from pulse.warehouse.init import ROLES, init_warehouse
 
     endpoints = resolve_endpoints(_settings())
     passwords = {
@@ -271,8 +271,8 @@ def generate(
     ] = None,
 ) -> None:
     """Produce realistic micro-community traffic (seeded) to the inbound topic."""
-    from pulse.generator import GeneratorConfig, produce
-    from pulse.generator import generate as generate_messages
+    from pulse.local.generator import GeneratorConfig, produce
+    from pulse.local.generator import generate as generate_messages
     from pulse.runtime import resolve_endpoints
     from streaming.topics import ensure_topics, pipeline_topics
 
@@ -317,7 +317,7 @@ def transform(
     """Run `dbt build` (models, data tests, unit tests) on the configured or embedded warehouse."""
     import time
 
-    from pulse.transform import transform as run_transform
+    from pulse.orchestration.dbt import transform as run_transform
 
     started = time.monotonic()
     with console.status("dbt build..."):
@@ -352,7 +352,7 @@ def validate(
     """Run a quality gate (Great Expectations); exit 1 with a summary of what failed."""
     from datetime import UTC, datetime, timedelta
 
-    from pulse.gates import (
+    from pulse.quality.gates import (
         GateSettings,
         default_interval,
         parse_moment,
@@ -400,8 +400,8 @@ def promote(
     """Switch the BI views (schema marts) to a build whose marts gate passed, atomically."""
     from datetime import UTC, datetime
 
-    from pulse.gates import GateSettings
-    from pulse.promote import promote as promote_build
+    from pulse.publishing.promote import promote as promote_build
+    from pulse.quality.gates import GateSettings
     from pulse.runtime import warehouse_dsn
 
     settings = _settings()
@@ -440,7 +440,7 @@ def _moment(value: str | None, option: str) -> Any:
 def _print_run(summary: Any) -> None:
     from rich.table import Table
 
-    from pulse.pipeline import STEPS
+    from pulse.orchestration.pipeline import STEPS
 
     table = Table(title=f"{summary.run_id} (attempt {summary.attempt})")
     table.add_column("step")
@@ -475,7 +475,7 @@ def run(
     interval that ends in the future is refused. Ctrl-C or SIGTERM stops the run within seconds
     (exit 130 or 143) and records it as failed ("interrupted").
     """
-    from pulse.pipeline import RunFailed, RunInterrupted, run_once
+    from pulse.orchestration.pipeline import RunFailed, RunInterrupted, run_once
 
     start = _moment(interval_start, "--interval-start")
     end = _moment(interval_end, "--interval-end")
@@ -519,7 +519,7 @@ def replay(
     """
     from datetime import UTC, datetime
 
-    from pulse.replay import replay_dead_letters
+    from pulse.maintenance.replay import replay_dead_letters
     from pulse.runtime import resolve_endpoints
     from streaming.decode import REASONS
 
@@ -557,7 +557,7 @@ def erase() -> None:
     """
     from datetime import UTC, datetime
 
-    from pulse.erasure import apply_erasures, require_erased
+    from pulse.maintenance.erasure import apply_erasures, require_erased
     from pulse.runtime import warehouse_dsn
 
     dsn = warehouse_dsn(_settings())
@@ -579,7 +579,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
 ) -> None:
     """Run the whole pipeline on the embedded services and print a summary (`make demo`)."""
-    from pulse.demo import render, run_demo
+    from pulse.local.demo import render, run_demo
 
     summary = run_demo(_settings(), console, events=events, days=days, seed=seed)
     render(summary, out)
@@ -595,7 +595,7 @@ def report(
     """Write a self-contained HTML report with charts of what BI sees (marts, read as pulse_bi)."""
     from pathlib import Path
 
-    from pulse.report import build_report
+    from pulse.report.html import build_report
     from pulse.runtime import warehouse_dsn
 
     settings = _settings()

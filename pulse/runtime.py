@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pulse.errors import ConfigurationError
-from pulse.localstack import LocalStack
+from pulse.local.stack import LocalStack
 from pulse.settings import Settings
 
 

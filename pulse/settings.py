@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pulse.paths import EXPECTATIONS_DIR
+
 
 class Settings(BaseSettings):
     """Every knob of Community Pulse. Unset connection settings mean "use the embedded stack"."""
@@ -68,7 +70,7 @@ class Settings(BaseSettings):
 
     # quality gates and blue/green publishing
     gx_project_dir: Path = Field(
-        default=Path(__file__).resolve().parent.parent / "expectations",
+        default=EXPECTATIONS_DIR,
         description="Folder of the Great Expectations project; run output goes to gx/uncommitted/.",
     )
     gate_volume_history_intervals: int = Field(

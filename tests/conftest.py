@@ -1,6 +1,6 @@
 """Shared fixtures: one embedded stack per test session, a fresh database and topics per test.
 
-The stack is the same code as `pulse up` (pulse.localstack), started under a temporary folder on
+The stack is the same code as `pulse up` (pulse.local.stack), started under a temporary folder on
 free ports, so tests never touch a developer's `.pulse/` nor the machine's own PostgreSQL.
 """
 
@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pulse.localstack import LocalStack, StackInfo
+from pulse.local.stack import LocalStack, StackInfo
 from pulse.settings import Settings
-from pulse.warehouse import init_warehouse
+from pulse.warehouse.init import init_warehouse
 
 # Privacy-minded defaults for every tool the tests start.
 os.environ.setdefault("DO_NOT_TRACK", "1")

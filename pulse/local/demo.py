@@ -1,0 +1,344 @@
+"""`pulse demo` / `make demo`: the whole pipeline on the embedded services, then a summary.
+
+Steps: embedded stack up, warehouse init, seeded traffic generated, consumed, `community_metrics`
+run for the demo period through Airflow's `dag.test()`, HTML report written; then a one-screen
+summary whose headline figures are read from `marts` as `pulse_bi` (what a BI tool sees).
+Re-running is safe: the generator sends the same events again and ingest stores each one once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from rich.console import Console
+from rich.table import Table
+
+from pulse.settings import Settings
+
+MARTS = (
+    "dim_community",
+    "fct_community_daily",
+    "fct_brand_engagement_lift",
+    "fct_member_retention",
+    "fct_community_health",
+    "fct_feedback_ideas",
+    "agg_feedback_daily",
+)
+RETENTION_WEEK = 4
+
+
+Z_95 = 1.959963984540054  # two-sided 95%, as the marts use
+
+
+def wilson(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of a proportion, successes out of trials (successes <= trials)."""
+    if trials <= 0:
+        return (math.nan, math.nan)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = p + z * z / (2 * trials)
+    margin = z * math.sqrt(max(0.0, p * (1 - p) / trials + z * z / (4 * trials * trials)))
+    return (max(0.0, (centre - margin) / denominator), min(1.0, (centre + margin) / denominator))
+
+
+def rate_ratio_interval(
+    events_1: float, exposure_1: float, events_2: float, exposure_2: float
+) -> tuple[float, float]:
+    """Interval of (k1 / E1) / (k2 / E2), by the conditional binomial method the lift mart uses.
+
+    Given n = k1 + k2, k1 is binomial with p = E1 R / (E1 R + E2); Wilson's interval for p maps
+    to R = p / (1 - p) x E2 / E1. Needs k2 > 0 and both exposures positive.
+    """
+    low, high = wilson(events_1, events_1 + events_2)
+    scale = exposure_2 / exposure_1
+    return (low / (1 - low) * scale, high / (1 - high) * scale if high < 1 else math.inf)
+
+
+@dataclass(frozen=True)
+class BrandHeadline:
+    """Headline figures of one brand over the whole demo period."""
+
+    brand_id: str
+    micro_rate: float | None
+    broad_rate: float | None
+    lift: float | None
+    lift_low: float | None
+    lift_high: float | None
+    small_group_share: float | None
+    retention_week4: float | None
+    brand_voice_share: float | None
+    ideas_by_status: dict[str, int]
+    median_response_hours: float | None
+    alerts: int
+
+
+@dataclass
+class DemoSummary:
+    """What the demo prints; every figure comes from the warehouse, none from memory."""
+
+    events_stored: int = 0
+    duplicates_dropped: int = 0
+    dead_letters: dict[str, int] = field(default_factory=dict)
+    gates: dict[str, int] = field(default_factory=dict)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    brands: list[BrandHeadline] = field(default_factory=list)
+    alerts_by_type: dict[str, int] = field(default_factory=dict)
+    report_path: Path | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+_BRAND_SQL = """
+with lift as (
+    select brand_id,
+           sum(micro_engagements) as micro_engagements,
+           sum(micro_member_post_opportunities) as micro_trials,
+           sum(broad_engagements) as broad_engagements,
+           sum(broad_member_post_opportunities) as broad_trials
+    from marts.fct_brand_engagement_lift
+    where not is_suppressed
+    group by brand_id
+),
+retention as (
+    select c.brand_id,
+           sum(r.retained_members)::float / nullif(sum(r.cohort_members), 0) as share
+    from marts.fct_member_retention as r
+    join marts.dim_community as c using (community_id)
+    where r.weeks_since_join = %(week)s and not r.is_suppressed
+    group by c.brand_id
+),
+voice as (
+    select c.brand_id,
+           sum(d.brand_voice_share * (d.posts + d.comments))
+               / nullif(sum(d.posts + d.comments) filter (where d.brand_voice_share is not null), 0)
+               as share
+    from marts.fct_community_daily as d
+    join marts.dim_community as c using (community_id)
+    group by c.brand_id
+),
+response as (
+    select c.brand_id,
+           percentile_cont(0.5) within group (order by i.hours_to_first_response) as hours
+    from marts.fct_feedback_ideas as i
+    join marts.dim_community as c using (community_id)
+    group by c.brand_id
+)
+select b.brand_id, l.micro_engagements, l.micro_trials, l.broad_engagements, l.broad_trials,
+       r.share, v.share, p.hours
+from (select distinct brand_id from marts.dim_community) as b
+left join lift as l using (brand_id)
+left join retention as r using (brand_id)
+left join voice as v using (brand_id)
+left join response as p using (brand_id)
+order by b.brand_id
+"""
+
+
+def brand_headline(row: tuple[Any, ...], statuses: dict[str, int], alerts: int) -> BrandHeadline:
+    brand, micro_k, micro_n, broad_k, broad_n, retention, voice, response = row
+    micro = float(micro_k) / float(micro_n) if micro_n else None
+    broad = float(broad_k) / float(broad_n) if broad_n else None
+    lift = low = high = None
+    if micro is not None and broad:
+        lift = micro / broad
+        low, high = rate_ratio_interval(
+            float(micro_k), float(micro_n), float(broad_k), float(broad_n)
+        )
+    total = float(micro_k or 0) + float(broad_k or 0)
+    return BrandHeadline(
+        brand_id=brand,
+        micro_rate=micro,
+        broad_rate=broad,
+        lift=lift,
+        lift_low=low,
+        lift_high=high,
+        small_group_share=float(micro_k or 0) / total if total else None,
+        retention_week4=float(retention) if retention is not None else None,
+        brand_voice_share=float(voice) if voice is not None else None,
+        ideas_by_status=statuses,
+        median_response_hours=float(response) if response is not None else None,
+        alerts=alerts,
+    )
+
+
+def read_summary(dsn: str) -> DemoSummary:
+    """Gather the summary: ingest and quality figures as the admin, marts as pulse_bi."""
+    summary = DemoSummary()
+    with psycopg.connect(dsn) as conn:
+        summary.events_stored = conn.execute(
+            "select count(*) from raw.community_events"
+        ).fetchone()[0]  # type: ignore[index]
+        summary.duplicates_dropped = conn.execute(
+            "select coalesce(sum(duplicates), 0) from raw.ingest_batches"
+        ).fetchone()[0]  # type: ignore[index]
+        summary.dead_letters = dict(
+            conn.execute(
+                "select reason, count(*) from raw.dead_letter_events group by 1 order by 1"
+            ).fetchall()
+        )
+        summary.gates = dict(
+            conn.execute(
+                "select case when success then 'passed' else 'failed' end, count(*) "
+                "from quality.validation_results group by 1"
+            ).fetchall()
+        )
+        alerts = conn.execute(
+            "select a.alert_type, c.brand_id from quality.published_alerts as a "
+            "left join marts.dim_community as c using (community_id)"
+        ).fetchall()
+        conn.execute("set role pulse_bi")  # what a BI tool sees, and only that
+        for mart in MARTS:
+            summary.mart_rows[mart] = conn.execute(
+                sql.SQL("select count(*) from marts.{}").format(sql.Identifier(mart))
+            ).fetchone()[0]  # type: ignore[index]
+        statuses: dict[str, dict[str, int]] = {}
+        for brand, status, count in conn.execute(
+            "select c.brand_id, i.current_status, count(*) from marts.fct_feedback_ideas as i "
+            "join marts.dim_community as c using (community_id) group by 1, 2 order by 1, 2"
+        ).fetchall():
+            statuses.setdefault(brand, {})[status] = count
+        for alert_type, _ in alerts:
+            summary.alerts_by_type[alert_type] = summary.alerts_by_type.get(alert_type, 0) + 1
+        for row in conn.execute(_BRAND_SQL, {"week": RETENTION_WEEK}).fetchall():
+            brand = row[0]
+            brand_alerts = sum(1 for _, b in alerts if b == brand)
+            summary.brands.append(brand_headline(row, statuses.get(brand, {}), brand_alerts))
+    return summary
+
+
+def render(summary: DemoSummary, console: Console) -> None:
+    """The one-screen summary."""
+    ingest = Table(title="ingest", show_header=False)
+    ingest.add_row("events in raw (after erasures)", f"{summary.events_stored:,}")
+    ingest.add_row("duplicates dropped", f"{summary.duplicates_dropped:,}")
+    letters = ", ".join(f"{k} {v:,}" for k, v in summary.dead_letters.items()) or "none"
+    ingest.add_row("dead letters", letters)
+    ingest.add_row(
+        "quality checks",
+        f"{summary.gates.get('passed', 0):,} passed, {summary.gates.get('failed', 0):,} failed",
+    )
+    ingest.add_row("marts rows", ", ".join(f"{k} {v:,}" for k, v in summary.mart_rows.items()))
+    alerts = ", ".join(f"{k} {v}" for k, v in sorted(summary.alerts_by_type.items())) or "none"
+    ingest.add_row("alerts raised", alerts)
+    console.print(ingest)
+
+    brands = Table(title="per brand, whole period (from marts, read as pulse_bi)")
+    # lift: micro vs broad engagement rate per post and member; micro share: of all engagement;
+    # voice: brand+moderator share of posts and comments; resp.: median hours to first response.
+    headers = ("brand", "lift", "95% CI", "micro share", f"ret wk{RETENTION_WEEK}", "voice")
+    for column in (*headers, "resp.", "alerts"):
+        brands.add_column(column, no_wrap=True)
+    for b in summary.brands:
+        brands.add_row(
+            b.brand_id,
+            "-" if b.lift is None else f"{b.lift:.1f}x",
+            "-" if b.lift is None else f"{b.lift_low:.1f}-{b.lift_high:.1f}",
+            _pct(b.small_group_share),
+            _pct(b.retention_week4),
+            _pct(b.brand_voice_share),
+            "-" if b.median_response_hours is None else f"{b.median_response_hours:.1f} h",
+            str(b.alerts),
+        )
+    console.print(brands)
+
+    statuses = sorted({status for b in summary.brands for status in b.ideas_by_status})
+    ideas = Table(title="ideas by current status")
+    ideas.add_column("brand", no_wrap=True)
+    for status in statuses:
+        ideas.add_column(status.replace("_", " "), justify="right", no_wrap=True)
+    for b in summary.brands:
+        ideas.add_row(b.brand_id, *(str(b.ideas_by_status.get(s, 0)) for s in statuses))
+    console.print(ideas)
+    if summary.step_seconds:
+        steps = ", ".join(f"{k} {v:.0f} s" for k, v in summary.step_seconds.items())
+        console.print(f"time: {steps}")
+    if summary.report_path:
+        console.print(f"report: [bold]{summary.report_path}[/bold]")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def run_demo(
+    settings: Settings,
+    console: Console,
+    *,
+    events: int = 200_000,
+    days: int = 60,
+    seed: int = 42,
+    report_path: Path = Path("reports/community-pulse.html"),
+) -> DemoSummary:
+    """Run every step on the embedded (or configured) services and return the summary."""
+    from pulse.local.generator import GeneratorConfig, expected_messages, generate, produce
+    from pulse.local.stack import LocalStack
+    from pulse.orchestration.pipeline import run_once
+    from pulse.report.html import build_report
+    from pulse.runtime import resolve_endpoints
+    from pulse.warehouse.init import init_warehouse
+    from streaming.consumer import IngestConsumer
+    from streaming.topics import ensure_topics, pipeline_topics
+
+    timings: dict[str, float] = {}
+
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        started = time.monotonic()
+        console.rule(f"[bold]{name}")
+        result = action()
+        timings[name] = time.monotonic() - started
+        return result
+
+    if settings.pg_dsn is None or settings.kafka_bootstrap is None:
+        step(
+            "embedded services",
+            lambda: LocalStack(settings.state_dir).up(
+                postgres=settings.pg_dsn is None, kafka=settings.kafka_bootstrap is None
+            ),
+        )
+    endpoints = resolve_endpoints(settings)
+    ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
+    step("warehouse", lambda: init_warehouse(endpoints.pg_dsn))
+
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    config = GeneratorConfig(seed=seed, events=events, days=days, end=end)
+    report = step(
+        "generate",
+        lambda: produce(
+            generate(config),
+            endpoints.kafka_bootstrap,
+            settings.events_topic,
+            show_progress=True,
+            total=expected_messages(config),
+        ),
+    )
+    console.print(f"produced {report}")
+
+    from pulse.cli import ingest_config
+
+    ingest = step(
+        "consume",
+        lambda: IngestConsumer(ingest_config(settings, endpoints, stop_when_idle=5.0)).run(),
+    )
+    console.print(
+        f"consumed {ingest.messages:,} messages: {ingest.inserted:,} stored, "
+        f"{ingest.duplicates:,} duplicates, {ingest.dead_letters:,} dead letters"
+    )
+    run = step(
+        "community_metrics (Airflow dag.test)",
+        lambda: run_once(settings, end - timedelta(days=days), end),
+    )
+    console.print(run.headline())
+    summary_report = step(
+        "report", lambda: build_report(endpoints.pg_dsn, report_path, settings=settings)
+    )
+    summary = read_summary(endpoints.pg_dsn)
+    summary.report_path = summary_report.path
+    summary.step_seconds = timings
+    return summary

@@ -1,0 +1,1 @@
+"""Operations on what is stored: member erasure and dead-letter replay."""

@@ -1,0 +1,350 @@
+"""Blue/green publishing: BI reads `marts`, a schema of views onto the last validated build.
+
+Each pipeline run builds its marts into its own schema (`build_<run>`, dbt var `marts_schema`),
+the marts gate validates that schema, and only then does `promote` point the views of `marts` at
+it, all in one transaction. Until that COMMIT, BI keeps reading the previous build; a failing gate
+never reaches `promote`, and `promote` itself refuses a build whose last marts gate did not pass,
+so `marts` stays exactly as it was.
+
+The views belong to pulse_transform (the role dbt builds as), so `pulse_bi` needs SELECT on the
+views only: it never gets access to build schemas, raw, or quality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pulse.errors import PulseError
+from pulse.quality import suites as quality
+from pulse.quality.gates import (
+    GateFailed,
+    GateResult,
+    GateSettings,
+    check_schema_name,
+    missing_marts,
+    run_marts_gate,
+    run_raw_gate,
+)
+
+logger = logging.getLogger(__name__)
+
+MARTS_SCHEMA = "marts"
+BI_ROLE = "pulse_bi"
+TRANSFORM_ROLE = "pulse_transform"
+BUILD_PREFIX = "build_"
+
+
+class PromoteRefused(PulseError):
+    """The build may not go live (no passing marts gate, or marts missing)."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What one promote did."""
+
+    run_id: str
+    build_schema: str
+    previous_build_schema: str | None
+    validation_run_id: uuid.UUID
+    views: list[str]
+    retired_builds: list[str] = field(default_factory=list)
+
+
+def build_schema_name(run_id: str) -> str:
+    """The build schema of a pipeline run: readable, valid unquoted, unique per run id.
+
+    `scheduled__2026-01-02T00:00:00+00:00` -> `build_scheduled_2026_01_02t00_00_00_00_00_3f1c2a`.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", run_id.lower()).strip("_")
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:6]
+    return f"{BUILD_PREFIX}{slug[:48]}_{digest}" if slug else f"{BUILD_PREFIX}{digest}"
+
+
+def live_build(dsn: str) -> str | None:
+    """The build schema `marts` currently shows (the last promotion), if any."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "select build_schema from quality.promotions order by promoted_at desc, "
+            "promotion_id desc limit 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def promote(dsn: str, *, run_id: str, build_schema: str, keep_builds: int = 2) -> Promotion:
+    """Point every view of `marts` at `build_schema`, in one transaction, then retire old builds.
+
+    Args:
+        dsn: warehouse connection string (pulse_transform, or a role that may act as it).
+        run_id: the pipeline run promoting (recorded in quality.promotions).
+        build_schema: the validated build schema.
+        keep_builds: promoted builds to keep (the new live one included); older build schemas
+            are dropped after the switch.
+
+    Returns:
+        What was promoted and retired.
+
+    Raises:
+        PromoteRefused: the build's last marts gate did not pass (or it never ran), or the build
+            lacks a mart; `marts` is left exactly as it was.
+    """
+    check_schema_name(build_schema)
+    with psycopg.connect(dsn) as conn:  # one transaction: the switch is all or nothing
+        # Two promotes at once would interleave their view swaps; the second waits.
+        conn.execute("select pg_advisory_xact_lock(hashtext('pulse promote'))")
+        _act_as_transform(conn)
+        gate = conn.execute(
+            "select validation_run_id, success from quality.validation_runs "
+            "where layer = 'marts' and build_schema = %s "
+            "order by finished_at desc limit 1",
+            [build_schema],
+        ).fetchone()
+        if gate is None:
+            raise PromoteRefused(
+                f"build {build_schema} has not been through the marts gate; marts is unchanged"
+            )
+        validation_run_id, passed = gate
+        if not passed:
+            raise PromoteRefused(
+                f"the last marts gate of build {build_schema} failed (validation_run_id "
+                f"{validation_run_id}); marts is unchanged"
+            )
+        present = {
+            row[0]
+            for row in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                [build_schema],
+            )
+        }
+        missing = [mart for mart in quality.MARTS if mart not in present]
+        if missing:
+            raise PromoteRefused(f"build {build_schema} lacks marts: {', '.join(missing)}")
+        previous = conn.execute(
+            "select build_schema from quality.promotions "
+            "order by promoted_at desc, promotion_id desc limit 1"
+        ).fetchone()
+        for mart in quality.MARTS:
+            view = sql.Identifier(MARTS_SCHEMA, mart)
+            # Drop and create rather than CREATE OR REPLACE: a build may add or retype columns
+            # (its dbt contract changed), which REPLACE refuses.
+            conn.execute(sql.SQL("drop view if exists {}").format(view))
+            conn.execute(
+                sql.SQL("create view {} as select * from {}").format(
+                    view, sql.Identifier(build_schema, mart)
+                )
+            )
+            conn.execute(sql.SQL("grant select on {} to {}").format(view, sql.Identifier(BI_ROLE)))
+            conn.execute(
+                sql.SQL("comment on view {} is {}").format(
+                    view,
+                    sql.Literal(f"{mart} of build {build_schema} (run {run_id}), validated"),
+                )
+            )
+        conn.execute(
+            "insert into quality.promotions (run_id, build_schema, previous_build_schema, "
+            "validation_run_id, views) values (%s, %s, %s, %s, %s)",
+            [
+                run_id,
+                build_schema,
+                previous[0] if previous else None,
+                validation_run_id,
+                [f"{MARTS_SCHEMA}.{mart}" for mart in quality.MARTS],
+            ],
+        )
+    logger.info("marts now shows build %s (run %s)", build_schema, run_id)
+    retired = retire_builds(dsn, keep_builds=keep_builds)
+    return Promotion(
+        run_id=run_id,
+        build_schema=build_schema,
+        previous_build_schema=previous[0] if previous else None,
+        validation_run_id=validation_run_id,
+        views=[f"{MARTS_SCHEMA}.{mart}" for mart in quality.MARTS],
+        retired_builds=retired,
+    )
+
+
+def retire_builds(dsn: str, *, keep_builds: int = 2) -> list[str]:
+    """Drop build schemas nobody needs any more; return their names.
+
+    Kept: the `keep_builds` most recently promoted builds (the live one and its predecessors, to
+    roll back to), every schema a `marts` view reads, and every build with no record of a
+    finished marts gate (it may still be building or validating). Dropped: other `build_*`
+    schemas that were promoted once, or whose last marts gate failed before the latest promotion.
+    """
+    dropped: list[str] = []
+    with psycopg.connect(dsn) as conn:
+        _act_as_transform(conn)
+        keep = {
+            row[0]
+            for row in conn.execute(
+                "select build_schema from quality.promotions group by build_schema "
+                "order by max(promoted_at) desc limit %s",
+                [keep_builds],
+            )
+        }
+        referenced = {
+            row[0]
+            for row in conn.execute(
+                "select distinct source_ns.nspname "
+                "from pg_depend as dep "
+                "join pg_rewrite as rw on dep.objid = rw.oid "
+                "join pg_class as vw on rw.ev_class = vw.oid "
+                "join pg_namespace as view_ns on vw.relnamespace = view_ns.oid "
+                "join pg_class as source on dep.refobjid = source.oid "
+                "join pg_namespace as source_ns on source.relnamespace = source_ns.oid "
+                "where dep.classid = 'pg_rewrite'::regclass "
+                "and dep.refclassid = 'pg_class'::regclass and view_ns.nspname = %s",
+                [MARTS_SCHEMA],
+            )
+        }
+        candidates = [
+            row[0]
+            for row in conn.execute(
+                "select nspname from pg_namespace where nspname like %s order by nspname",
+                [BUILD_PREFIX.replace("_", r"\_") + "%"],
+            )
+        ]
+        promoted_once = {
+            row[0] for row in conn.execute("select distinct build_schema from quality.promotions")
+        }
+        failed_before_latest = {
+            row[0]
+            for row in conn.execute(
+                "select runs.build_schema from quality.validation_runs as runs "
+                "where runs.layer = 'marts' and runs.finished_at = ("
+                "  select max(latest.finished_at) from quality.validation_runs as latest "
+                "  where latest.layer = 'marts' and latest.build_schema = runs.build_schema) "
+                "and not runs.success "
+                "and runs.finished_at < (select max(promoted_at) from quality.promotions)"
+            )
+        }
+        conn.commit()
+        for schema in candidates:
+            if schema in keep or schema in referenced:
+                continue
+            if schema not in promoted_once and schema not in failed_before_latest:
+                continue
+            try:
+                with conn.transaction():
+                    conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+                dropped.append(schema)
+            except psycopg.Error as error:  # retiring is housekeeping: never fail a run on it
+                logger.warning("could not drop old build %s: %s", schema, error)
+    if dropped:
+        logger.info("retired builds: %s", ", ".join(dropped))
+    return dropped
+
+
+def _act_as_transform(conn: psycopg.Connection) -> None:
+    """Least privilege: a superuser DSN (the embedded stack) still acts as pulse_transform, so the
+    views belong to the role that owns the builds."""
+    row = conn.execute(
+        "select pg_has_role(current_user, %s, 'MEMBER')", [TRANSFORM_ROLE]
+    ).fetchone()
+    if row and row[0]:
+        conn.execute(sql.SQL("set role {}").format(sql.Identifier(TRANSFORM_ROLE)))
+
+
+# -- the gated run: raw gate -> dbt build -> marts gate -> promote --------------------------------
+
+
+@dataclass
+class PublishReport:
+    """One gated run, stage by stage, with how long each took (seconds)."""
+
+    run_id: str
+    build_schema: str
+    raw: GateResult | None = None
+    marts: GateResult | None = None
+    promotion: Promotion | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_gated_build(
+    dsn: str,
+    settings: Any,
+    *,
+    run_id: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    gate_settings: GateSettings | None = None,
+    dbt_target_path: Path | None = None,
+) -> PublishReport:
+    """Raw gate, dbt build into the run's build schema, marts gate, promote: stop at any failure.
+
+    Args:
+        dsn: warehouse connection string.
+        settings: the run's `pulse.settings.Settings` (dbt reads min_group_size from it).
+        run_id: the pipeline run (its build schema is `build_schema_name(run_id)`).
+        interval_start: start of the data interval (inclusive, aware).
+        interval_end: end of the data interval (exclusive, aware).
+        gate_settings: gate thresholds; default from `settings`.
+        dbt_target_path: dbt's artifacts folder (default: a fresh temporary one, so concurrent
+            runs never share it).
+
+    Returns:
+        The report of a run that promoted.
+
+    Raises:
+        GateFailed: a gate failed (`.result` says what); nothing was promoted.
+        PulseError: dbt failed; nothing was promoted.
+    """
+    from pulse.orchestration.dbt import run_dbt
+
+    gates = gate_settings or GateSettings.from_settings(settings)
+    report = PublishReport(run_id=run_id, build_schema=build_schema_name(run_id))
+
+    started = time.perf_counter()
+    report.raw = run_raw_gate(
+        dsn,
+        run_id=run_id,
+        interval_start=interval_start,
+        interval_end=interval_end,
+        gate_settings=gates,
+    )
+    report.seconds["raw_gate"] = time.perf_counter() - started
+    if not report.raw.success:
+        raise GateFailed(report.raw)
+
+    started = time.perf_counter()
+    dbt_vars = json.dumps({"marts_schema": report.build_schema})
+    with tempfile.TemporaryDirectory(prefix="pulse-dbt-") as scratch:
+        run_dbt(
+            # Unit tests check model logic, not data: CI runs them; a data run need not.
+            ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars],
+            dsn,
+            settings,
+            target_path=dbt_target_path or Path(scratch),
+        )
+    report.seconds["dbt_build"] = time.perf_counter() - started
+
+    missing = missing_marts(dsn, report.build_schema)
+    if missing:
+        raise PulseError(f"dbt built no {', '.join(missing)} into {report.build_schema}")
+
+    started = time.perf_counter()
+    report.marts = run_marts_gate(
+        dsn, run_id=run_id, build_schema=report.build_schema, gate_settings=gates
+    )
+    report.seconds["marts_gate"] = time.perf_counter() - started
+    if not report.marts.success:
+        raise GateFailed(report.marts)
+
+    started = time.perf_counter()
+    report.promotion = promote(
+        dsn, run_id=run_id, build_schema=report.build_schema, keep_builds=gates.keep_builds
+    )
+    report.seconds["promote"] = time.perf_counter() - started
+    return report

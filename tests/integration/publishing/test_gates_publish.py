@@ -1,0 +1,504 @@
+"""Quality gates and blue/green publishing, end to end on a real warehouse and the real dbt build.
+
+One database per module is prepared once and used as a TEMPLATE: the hand-made events of
+tests/fixtures/dbt in raw, dbt built into `build_baseline`, the marts gate passed and `marts`
+promoted onto it. Every test clones it (CREATE DATABASE ... TEMPLATE, a fraction of a second),
+plants one defect and checks that the right expectation fails, that nothing is promoted, and that
+what BI sees through `marts` is the same, row for row, before and after.
+
+How each defect is planted, honestly:
+- duplicate event_id: raw.community_events has a primary key, so the test drops it in its own
+  database and copies a stored row; the raw gate must then fail on uniqueness (the gate checks
+  the data, whatever constraints happen to exist);
+- future timestamp: a row dated tomorrow, written past the consumer (which would reject it);
+- volume drop: seven busy days, then a day with almost nothing;
+- rate above 1 and DAU > MAU: written into a copy of the baseline build, after "dbt" and before
+  the marts gate, where a faulty model would put them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pulse.local.stack import StackInfo
+from pulse.orchestration.dbt import run_dbt
+from pulse.publishing.promote import (
+    PromoteRefused,
+    build_schema_name,
+    live_build,
+    promote,
+    retire_builds,
+    run_gated_build,
+)
+from pulse.quality import suites as quality
+from pulse.quality.gates import GateFailed, GateSettings, copy_project, run_marts_gate, stale_files
+from pulse.settings import Settings
+from pulse.warehouse.init import init_warehouse
+from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
+from streaming.privacy import Pseudonymizer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dbt"
+KEY = "test-pseudonym-key-not-secret"
+BASELINE = "build_baseline"
+# The hand-made events span 2026-01-02 .. 2026-01-12 (the late ones included).
+INTERVAL = (datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 13, tzinfo=UTC))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _dsn(info: StackInfo, database: str) -> str:
+    return f"postgresql://postgres@127.0.0.1:{info.pg_port}/{database}"
+
+
+def load_fixture(dsn: str, name: str) -> int:
+    """Store a fixture's events in raw as the consumer does (decode, then COPY)."""
+    decoder = Decoder(Pseudonymizer(KEY), timedelta(minutes=5))
+    lines = [line for line in (FIXTURES / name).read_bytes().splitlines() if line.strip()]
+    rows = []
+    for offset, value in enumerate(lines):
+        row = decoder.decode("test.events", 0, offset, None, value)
+        assert isinstance(row, EventRow), row
+        rows.append(row.copy_row("test.events"))
+    columns = sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
+    copy = sql.SQL("copy raw.community_events ({}) from stdin").format(columns)
+    with psycopg.connect(dsn) as conn, conn.cursor().copy(copy) as writer:
+        for row in rows:
+            writer.write_row(row)
+    return len(rows)
+
+
+def insert_synthetic(
+    conn: psycopg.Connection, day: datetime, events: int, community: str = "acme-runners"
+) -> None:
+    """`events` valid-looking reactions spread over one day (for volume history)."""
+    conn.execute(
+        "insert into raw.community_events (event_id, event_type, schema_version, occurred_at, "
+        "community_id, member_key, platform, payload, source_topic, source_partition, "
+        "source_offset) "
+        "select gen_random_uuid(), 'reaction.added', 1, "
+        "%(day)s + (i * interval '1 day' / %(n)s), %(community)s, "
+        "encode(sha256(('member' || (i %% 40))::bytea), 'hex'), 'brand_app', "
+        """'{"target_type": "post", "target_id": "p1", "reaction": "like"}', """
+        "'test.synthetic', 0, i from generate_series(0, %(n)s - 1) as i",
+        {"day": day, "n": events, "community": community},
+    )
+
+
+def bi_view(dsn: str) -> dict[str, Any]:
+    """Everything pulse_bi can see in marts: view definitions and every row, sorted."""
+    seen: dict[str, Any] = {}
+    with psycopg.connect(dsn) as conn:
+        conn.execute("set role pulse_bi")
+        for mart in quality.MARTS:
+            rows = conn.execute(
+                sql.SQL("select * from {} order by 1, 2, 3, 4, 5").format(
+                    sql.Identifier("marts", mart)
+                )
+                if mart != "dim_community"
+                else sql.SQL("select * from marts.dim_community order by 1, 2, 3, 4, 5")
+            ).fetchall()
+            seen[mart] = rows
+        conn.execute("reset role")
+        seen["definitions"] = conn.execute(
+            "select viewname, definition from pg_views where schemaname = 'marts' order by 1"
+        ).fetchall()
+    return seen
+
+
+def build_schemas(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {
+            row[0]
+            for row in conn.execute(
+                "select nspname from pg_namespace where nspname like 'build\\_%'"
+            )
+        }
+
+
+def copy_build(dsn: str, source: str, target: str) -> None:
+    """A new build with the same tables as `source`, made as pulse_transform (like dbt)."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("set role pulse_transform")
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(target)))
+        for mart in quality.MARTS:
+            conn.execute(
+                sql.SQL("create table {} as table {}").format(
+                    sql.Identifier(target, mart), sql.Identifier(source, mart)
+                )
+            )
+
+
+def failed_rules(result: Any) -> set[tuple[str, str, str | None]]:
+    return {(o.suite, o.expectation, o.column) for o in result.failed}
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dbt_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # One artifacts folder for the module's dbt builds: the second one parses less.
+    return tmp_path_factory.mktemp("dbt-target")
+
+
+@pytest.fixture(scope="module")
+def gx_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the committed project, so runs never write under the repository."""
+    return copy_project(tmp_path_factory.mktemp("gx-project"))
+
+
+@pytest.fixture(scope="module")
+def template_db(stack_info: StackInfo, gx_project: Path, dbt_target: Path) -> Iterator[str]:
+    """A database with the baseline build validated and promoted: the state before each test."""
+    name = f"tmpl_{uuid.uuid4().hex[:10]}"
+    admin = _dsn(stack_info, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    dsn = _dsn(stack_info, name)
+    init_warehouse(dsn)
+    load_fixture(dsn, "events_initial.jsonl")
+    settings = Settings(pg_dsn=dsn, pseudonym_key=KEY)
+    run_dbt(
+        ["build", "--vars", f'{{"marts_schema": "{BASELINE}"}}'],
+        dsn,
+        settings,
+        target_path=dbt_target,
+    )
+    gate = run_marts_gate(
+        dsn,
+        run_id="baseline",
+        build_schema=BASELINE,
+        gate_settings=GateSettings(project_dir=gx_project),
+    )
+    assert gate.success, "\n".join(gate.summary_lines())
+    promote(dsn, run_id="baseline", build_schema=BASELINE)
+    yield name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def warehouse(stack_info: StackInfo, template_db: str) -> Iterator[str]:
+    """A fresh clone of the template database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _dsn(stack_info, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        # Cloning needs the template to be idle.
+        conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+            [template_db],
+        )
+        conn.execute(
+            sql.SQL("create database {} template {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)
+            )
+        )
+    dsn = _dsn(stack_info, name)
+    init_warehouse(dsn)  # database-level grants are not part of what a template copies
+    yield dsn
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def gates(gx_project: Path) -> GateSettings:
+    return GateSettings(project_dir=gx_project)
+
+
+# -- a clean run --------------------------------------------------------------------------------
+
+
+def test_clean_run_promotes_and_bi_sees_the_new_figures_but_not_raw(
+    warehouse: str, gates: GateSettings, dbt_target: Path
+) -> None:
+    before = bi_view(warehouse)
+    load_fixture(warehouse, "events_late.jsonl")  # new days and one late event for an old day
+
+    report = run_gated_build(
+        warehouse,
+        Settings(pg_dsn=warehouse, pseudonym_key=KEY),
+        run_id="scheduled__2026-01-13T00:00:00+00:00",
+        interval_start=INTERVAL[0],
+        interval_end=INTERVAL[1],
+        gate_settings=gates,
+        dbt_target_path=dbt_target,
+    )
+
+    assert report.raw is not None and report.raw.success
+    assert report.marts is not None and report.marts.success
+    assert report.promotion is not None
+    assert report.promotion.previous_build_schema == BASELINE
+    assert live_build(warehouse) == report.build_schema
+    after = bi_view(warehouse)
+    days_before = {row[1] for row in before["fct_community_daily"]}
+    days_after = {row[1] for row in after["fct_community_daily"]}
+    assert max(days_after) > max(days_before)  # the late file's 2026-01-12 is visible now
+    assert after["fct_community_daily"] != before["fct_community_daily"]
+    assert all(report.build_schema in definition for _, definition in after["definitions"])
+
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("set role pulse_bi")
+        for forbidden in (
+            "raw.community_events",
+            f"{report.build_schema}.fct_community_daily",
+            "quality.validation_results",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"select 1 from {forbidden} limit 1")
+    # The previous build stays for a rollback (keep 2).
+    assert {BASELINE, report.build_schema} <= build_schemas(warehouse)
+
+
+# -- planted defects ----------------------------------------------------------------------------
+
+
+def _plant_duplicate_event_id(conn: psycopg.Connection) -> tuple[datetime, datetime]:
+    conn.execute("alter table raw.community_events drop constraint community_events_pkey")
+    conn.execute(
+        "insert into raw.community_events select * from raw.community_events "
+        "where event_type = 'post.created' order by occurred_at limit 1"
+    )
+    return INTERVAL
+
+
+def _plant_future_timestamp(conn: psycopg.Connection) -> tuple[datetime, datetime]:
+    conn.execute(
+        "insert into raw.community_events (event_id, event_type, schema_version, occurred_at, "
+        "community_id, member_key, platform, payload, source_topic, source_partition, "
+        "source_offset) select gen_random_uuid(), event_type, 1, now() + interval '1 day', "
+        "community_id, member_key, platform, payload, source_topic, 0, 999999 "
+        "from raw.community_events where event_type = 'post.created' limit 1"
+    )
+    return INTERVAL
+
+
+def _plant_volume_drop(conn: psycopg.Connection) -> tuple[datetime, datetime]:
+    quiet_day = datetime(2026, 1, 20, tzinfo=UTC)
+    for back in range(1, 8):
+        insert_synthetic(conn, quiet_day - timedelta(days=back), events=200)
+    insert_synthetic(conn, quiet_day, events=3)
+    return quiet_day, quiet_day + timedelta(days=1)
+
+
+RAW_DEFECTS = {
+    "duplicate_event_id": (
+        _plant_duplicate_event_id,
+        {("raw_events", "expect_column_values_to_be_unique", "event_id")},
+    ),
+    "future_timestamp": (
+        _plant_future_timestamp,
+        {("raw_events", "expect_column_values_to_be_between", "occurred_at")},
+    ),
+    "volume_drop": (
+        _plant_volume_drop,
+        {("raw_volume", "expect_column_values_to_be_between", "volume_ratio")},
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(RAW_DEFECTS))
+def test_raw_defect_fails_its_expectation_and_blocks_the_run(
+    warehouse: str, gates: GateSettings, defect: str
+) -> None:
+    plant, expected = RAW_DEFECTS[defect]
+    before = bi_view(warehouse)
+    with psycopg.connect(warehouse) as conn:
+        interval = plant(conn)
+    run_id = f"manual__{defect}"
+
+    with pytest.raises(GateFailed) as failed:
+        run_gated_build(
+            warehouse,
+            Settings(pg_dsn=warehouse, pseudonym_key=KEY),
+            run_id=run_id,
+            interval_start=interval[0],
+            interval_end=interval[1],
+            gate_settings=gates,
+        )
+
+    result = failed.value.result
+    assert result.layer == "raw"
+    assert failed_rules(result) == expected
+    # Stopped before dbt: no build for this run, BI sees exactly what it saw.
+    assert build_schema_name(run_id) not in build_schemas(warehouse)
+    assert live_build(warehouse) == BASELINE
+    assert bi_view(warehouse) == before
+
+
+def _plant_rate_above_one(conn: psycopg.Connection, build: str) -> None:
+    updated = conn.execute(
+        sql.SQL(
+            "update {} set stickiness = 1.5 where ctid = (select ctid from {} "
+            "where not is_suppressed limit 1)"
+        ).format(
+            sql.Identifier(build, "fct_community_daily"),
+            sql.Identifier(build, "fct_community_daily"),
+        )
+    ).rowcount
+    assert updated == 1
+
+
+def _plant_dau_above_mau(conn: psycopg.Connection, build: str) -> None:
+    updated = conn.execute(
+        sql.SQL(
+            "update {} set active_members = greatest(mau, members_total) + 3 "
+            "where ctid = (select ctid from {} "
+            "where not is_suppressed limit 1)"
+        ).format(
+            sql.Identifier(build, "fct_community_daily"),
+            sql.Identifier(build, "fct_community_daily"),
+        )
+    ).rowcount
+    assert updated == 1
+
+
+MARTS_DEFECTS = {
+    "rate_above_one": (
+        _plant_rate_above_one,
+        {("marts_fct_community_daily", "expect_column_values_to_be_between", "stickiness")},
+    ),
+    # DAU above MAU (and above the day's members) is also DAU above WAU (WAU <= MAU held): the
+    # three rules name it.
+    "dau_above_mau": (
+        _plant_dau_above_mau,
+        {
+            (
+                "marts_fct_community_daily",
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                "members_total,active_members",
+            ),
+            (
+                "marts_fct_community_daily",
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                "mau,active_members",
+            ),
+            (
+                "marts_fct_community_daily",
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                "wau,active_members",
+            ),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(MARTS_DEFECTS))
+def test_marts_defect_fails_its_expectation_and_promote_refuses(
+    warehouse: str, gates: GateSettings, defect: str
+) -> None:
+    plant, expected = MARTS_DEFECTS[defect]
+    before = bi_view(warehouse)
+    build = "build_next"
+    copy_build(warehouse, BASELINE, build)
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("set role pulse_transform")
+        plant(conn, build)
+
+    result = run_marts_gate(
+        warehouse, run_id=f"manual__{defect}", build_schema=build, gate_settings=gates
+    )
+    assert not result.success
+    assert failed_rules(result) == expected
+
+    with pytest.raises(PromoteRefused, match="failed"):
+        promote(warehouse, run_id=f"manual__{defect}", build_schema=build)
+    assert live_build(warehouse) == BASELINE
+    assert bi_view(warehouse) == before
+
+
+def test_promote_refuses_a_build_that_never_went_through_the_gate(warehouse: str) -> None:
+    before = bi_view(warehouse)
+    copy_build(warehouse, BASELINE, "build_unchecked")
+    with pytest.raises(PromoteRefused, match="not been through the marts gate"):
+        promote(warehouse, run_id="manual__unchecked", build_schema="build_unchecked")
+    assert bi_view(warehouse) == before
+
+
+# -- results and Data Docs ----------------------------------------------------------------------
+
+
+def test_results_are_queryable_and_data_docs_pages_exist(
+    warehouse: str, gates: GateSettings
+) -> None:
+    copy_build(warehouse, BASELINE, "build_docs")
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("set role pulse_transform")
+        _plant_rate_above_one(conn, "build_docs")
+
+    result = run_marts_gate(
+        warehouse, run_id="manual__docs", build_schema="build_docs", gate_settings=gates
+    )
+
+    with psycopg.connect(warehouse) as conn:
+        run = conn.execute(
+            "select success, evaluated_expectations, successful_expectations, data_docs_page "
+            "from quality.validation_runs where validation_run_id = %s",
+            [result.validation_run_id],
+        ).fetchone()
+        rows = conn.execute(
+            "select suite, expectation, column_name, rule, success, observed_value "
+            "from quality.validation_results where run_id = 'manual__docs' and not success"
+        ).fetchall()
+        total = conn.execute(
+            "select count(*) from quality.validation_results where validation_run_id = %s",
+            [result.validation_run_id],
+        ).fetchone()
+    assert run is not None
+    success, evaluated, successful, page = run
+    assert not success and evaluated == total[0] == len(result.outcomes) > 50
+    assert successful == evaluated - 1
+    [(suite, expectation, column, rule, _, observed)] = rows
+    assert (suite, expectation, column) == (
+        "marts_fct_community_daily",
+        "expect_column_values_to_be_between",
+        "stickiness",
+    )
+    assert "share" in rule and observed["unexpected_count"] == 1
+    assert observed["partial_unexpected_list"] == [1.5]
+    # Stored relative to the project folder (portable); the result carries the full path.
+    assert page is not None and (gates.project_dir / page) == result.data_docs_page
+    assert result.data_docs_page.is_file() and result.data_docs_index.is_file()
+    assert "stickiness" in result.data_docs_page.read_text()
+    summary = "\n".join(result.summary_lines())
+    assert "stickiness is a share" in summary and str(result.validation_run_id) in summary
+    # Running gates writes under gx/uncommitted/ only: the committed project is untouched.
+    assert stale_files(gates.project_dir) == []
+
+
+# -- housekeeping -------------------------------------------------------------------------------
+
+
+def _record_passing_gate(dsn: str, build: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "insert into quality.validation_runs (validation_run_id, run_id, layer, "
+            "checkpoint_name, build_schema, success, evaluated_expectations, "
+            "successful_expectations, started_at, finished_at, great_expectations_version) "
+            "values (gen_random_uuid(), %s, 'marts', 'marts_gate', %s, true, 1, 1, now(), "
+            "now(), 'test')",
+            [f"run_{build}", build],
+        )
+
+
+def test_old_builds_beyond_the_last_two_are_dropped_after_a_promote(warehouse: str) -> None:
+    copy_build(warehouse, BASELINE, "build_in_flight")  # no gate yet: must survive
+    for build in ("build_second", "build_third"):
+        copy_build(warehouse, BASELINE, build)
+        _record_passing_gate(warehouse, build)
+        promotion = promote(warehouse, run_id=f"run_{build}", build_schema=build)
+
+    assert promotion.retired_builds == [BASELINE]
+    assert build_schemas(warehouse) == {"build_second", "build_third", "build_in_flight"}
+    assert retire_builds(warehouse) == []
+    assert bi_view(warehouse)["fct_community_daily"]  # marts reads build_third
