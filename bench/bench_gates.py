@@ -84,7 +84,7 @@ def main() -> int:
         dsn, workdir = warehouse.dsn, warehouse.workdir
         settings = Settings(pg_dsn=dsn, pseudonym_key=BENCH_KEY, state_dir=workdir / ".pulse")
         project = gates.copy_project(workdir / "gx-project")
-        gate_settings = gates.GateSettings(project_dir=project)
+        gate_settings = gates.GateSettings.from_settings(Settings(gx_project_dir=project))
 
         end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         config = GeneratorConfig(

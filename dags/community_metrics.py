@@ -47,8 +47,8 @@ from pulse.errors import PulseError
 from pulse.orchestration import pipeline
 
 _PARSED = _common.parse_time_settings()
-POKE_INTERVAL_S = float(pipeline.setting(_PARSED, "freshness_poke_interval_s"))
-FRESHNESS_TIMEOUT_S = float(pipeline.setting(_PARSED, "freshness_timeout_s"))
+POKE_INTERVAL_S = _PARSED.freshness_poke_interval_s
+FRESHNESS_TIMEOUT_S = _PARSED.freshness_timeout_s
 
 
 @dag(

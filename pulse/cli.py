@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from pulse.errors import PulseError
+from pulse.paths import DEFAULT_REPORT_PATH
 from pulse.settings import Settings
 
 app = typer.Typer(
@@ -352,13 +353,7 @@ def validate(
     """Run a quality gate (Great Expectations); exit 1 with a summary of what failed."""
     from datetime import UTC, datetime, timedelta
 
-    from pulse.quality.gates import (
-        GateSettings,
-        default_interval,
-        parse_moment,
-        run_marts_gate,
-        run_raw_gate,
-    )
+    from pulse.quality.gates import GateSettings, default_interval, run_marts_gate, run_raw_gate
     from pulse.runtime import warehouse_dsn
 
     if layer not in ("raw", "marts"):
@@ -371,10 +366,10 @@ def validate(
         if layer == "raw":
             start, end = default_interval()
             if interval_start is not None:
-                start = parse_moment(interval_start)
+                start = _moment(interval_start, "--interval-start")
                 end = start + timedelta(days=1)
             if interval_end is not None:
-                end = parse_moment(interval_end)
+                end = _moment(interval_end, "--interval-end")
             result = run_raw_gate(
                 dsn, run_id=run_id, interval_start=start, interval_end=end, gate_settings=gates
             )
@@ -401,7 +396,6 @@ def promote(
     from datetime import UTC, datetime
 
     from pulse.publishing.promote import promote as promote_build
-    from pulse.quality.gates import GateSettings
     from pulse.runtime import warehouse_dsn
 
     settings = _settings()
@@ -409,7 +403,7 @@ def promote(
         warehouse_dsn(settings),
         run_id=run_id or f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S%z}",
         build_schema=build_schema,
-        keep_builds=GateSettings.from_settings(settings).keep_builds,
+        keep_builds=settings.keep_builds,
     )
     console.print(
         f"[green]promoted[/green]: marts now shows {promotion.build_schema}"
@@ -423,18 +417,15 @@ def promote(
 
 
 def _moment(value: str | None, option: str) -> Any:
-    """An ISO 8601 timestamp; without an offset it is taken as UTC (days are UTC here)."""
+    """An ISO 8601 timestamp; without an offset it is UTC (pulse.timestamps)."""
     if value is None:
         return None
-    from datetime import UTC, datetime
+    from pulse.timestamps import parse_moment
 
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(
-            f"not an ISO 8601 timestamp: {value!r}", param_hint=option
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_moment(value, option)
+    except PulseError as error:
+        raise typer.BadParameter(str(error), param_hint=option) from None
 
 
 def _print_run(summary: Any) -> None:
@@ -590,7 +581,7 @@ def demo(
 def report(
     out_path: Annotated[
         str, typer.Option("--out", "-o", help="Where to write the HTML page (folders are made).")
-    ] = "reports/community-pulse.html",
+    ] = str(DEFAULT_REPORT_PATH),
 ) -> None:
     """Write a self-contained HTML report with charts of what BI sees (marts, read as pulse_bi)."""
     from pathlib import Path

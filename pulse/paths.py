@@ -12,3 +12,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 DAGS_DIR = REPO_ROOT / "dags"
+
+# Where `pulse report` and the demo write the HTML report, relative to the working directory.
+DEFAULT_REPORT_PATH = Path("reports/community-pulse.html")

@@ -21,17 +21,11 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from pulse.paths import DEFAULT_REPORT_PATH
 from pulse.settings import Settings
+from pulse.warehouse.connect import connect
+from pulse.warehouse.names import BI_ROLE, MARTS
 
-MARTS = (
-    "dim_community",
-    "fct_community_daily",
-    "fct_brand_engagement_lift",
-    "fct_member_retention",
-    "fct_community_health",
-    "fct_feedback_ideas",
-    "agg_feedback_daily",
-)
 RETENTION_WEEK = 4
 
 
@@ -193,7 +187,8 @@ def read_summary(dsn: str) -> DemoSummary:
             "select a.alert_type, c.brand_id from quality.published_alerts as a "
             "left join marts.dim_community as c using (community_id)"
         ).fetchall()
-        conn.execute("set role pulse_bi")  # what a BI tool sees, and only that
+    # What a BI tool sees, and only that.
+    with connect(dsn, role=BI_ROLE, read_only=True) as conn:
         for mart in MARTS:
             summary.mart_rows[mart] = conn.execute(
                 sql.SQL("select count(*) from marts.{}").format(sql.Identifier(mart))
@@ -274,7 +269,7 @@ def run_demo(
     events: int = 200_000,
     days: int = 60,
     seed: int = 42,
-    report_path: Path = Path("reports/community-pulse.html"),
+    report_path: Path = DEFAULT_REPORT_PATH,
 ) -> DemoSummary:
     """Run every step on the embedded (or configured) services and return the summary."""
     from pulse.local.generator import GeneratorConfig, expected_messages, generate, produce

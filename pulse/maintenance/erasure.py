@@ -1,8 +1,8 @@
 """Member erasure: apply `member.erased` requests to every table of the warehouse.
 
-DESIGN.md (Privacy): after an erasure no row in any schema carries the member's key; the
-member's past activity may remain only as anonymous counts. dbt already leaves erased members
-out of everything it builds; this removes the rest:
+The privacy contract (docs/contracts.md): after an erasure no row in any schema carries the
+member's key; the member's past activity may remain only as anonymous counts. dbt already
+leaves erased members out of everything it builds; this removes the rest:
 
 1. requests: the `member.erased` events in raw (each is removed with the member's other rows,
    so a request present in raw has not been applied yet), plus *late arrivals*: events of a
@@ -38,7 +38,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from pulse.errors import PulseError
-from pulse.orchestration.pipeline import rebuild_lock
+from pulse.warehouse.locks import lock_in_transaction, rebuild_lock
+from pulse.warehouse.names import ERASURE_LOCK
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def apply_erasures(dsn: str, *, run_id: str, now: datetime | None = None) -> Era
     clock = time.perf_counter()
     report = ErasureReport(run_id=run_id)
     with rebuild_lock(dsn), psycopg.connect(dsn) as conn:
-        conn.execute("select pg_advisory_xact_lock(hashtext('pulse member erasure'))")
+        lock_in_transaction(conn, ERASURE_LOCK)
         requests = conn.execute(
             "select event_id, member_key, community_id, occurred_at from raw.community_events "
             "where event_type = 'member.erased' and member_key is not null"

@@ -32,10 +32,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -46,24 +45,18 @@ from psycopg.types.json import Jsonb
 from pulse.errors import PulseError
 from pulse.paths import DAGS_DIR
 from pulse.publishing.promote import PromoteRefused, build_schema_name, promote
-from pulse.quality import suites as quality
 from pulse.quality.gates import GateFailed, GateSettings, run_marts_gate, run_raw_gate
 from pulse.runtime import kafka_bootstrap, warehouse_dsn
+from pulse.settings import Settings
+from pulse.timestamps import parse_moment
+from pulse.warehouse.init import ensure_pipeline_tables
+from pulse.warehouse.locks import lock_in_transaction, rebuild_lock
+from pulse.warehouse.names import MARTS
 
 logger = logging.getLogger(__name__)
 
 DAG_ID = "community_metrics"
 STEPS = ("ingest_freshness", "raw_gate", "dbt_build", "marts_gate", "promote", "publish")
-REBUILD_LOCK = "pulse warehouse rebuild"
-
-# Defaults of the settings this module reads (a `Settings` without the field gets these).
-DEFAULTS: dict[str, Any] = {
-    "freshness_max_lag": 1000,
-    "freshness_poke_interval_s": 60,
-    "freshness_timeout_s": 1800,
-    "keep_builds": 2,
-    "pipeline_dbt_unit_tests": False,
-}
 
 
 class IngestNotFresh(PulseError):
@@ -91,63 +84,7 @@ STOP_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def setting(settings: Any, name: str) -> Any:
-    """A setting, or this module's default when `Settings` has no such field (yet)."""
-    value = getattr(settings, name, None)
-    return DEFAULTS[name] if value is None else value
-
-
-# -- where things are ---------------------------------------------------------------------------
-
-
-def pipeline_sql() -> str:
-    """DDL of the pipeline's own tables (quality.pipeline_runs, ...); idempotent."""
-    return resources.files("pulse.warehouse").joinpath("sql/pipeline.sql").read_text()
-
-
-def ensure_pipeline_tables(dsn: str) -> None:
-    """Create the pipeline's tables when they are missing (`pulse db init` creates them too).
-
-    Does nothing when quality.pipeline_runs exists, so a least-privilege role can call it.
-    """
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute("select to_regclass('quality.pipeline_runs')").fetchone()
-        if row and row[0] is not None:
-            return
-        conn.execute("select pg_advisory_xact_lock(hashtext('pulse db init'))")
-        conn.execute(pipeline_sql())
-
-
-@contextlib.contextmanager
-def rebuild_lock(dsn: str) -> Iterator[None]:
-    """Hold the warehouse's rebuild lock (a session advisory lock) for the duration.
-
-    Taken by the dbt build and by member erasure: an erasure waits for a build in progress (which
-    may be copying the member's rows into staging) and a build waits for an erasure.
-    """
-    conn = psycopg.connect(dsn, autocommit=True)
-    try:
-        conn.execute("select pg_advisory_lock(hashtext(%s))", [REBUILD_LOCK])
-        yield
-    finally:
-        with contextlib.suppress(psycopg.Error):
-            conn.execute("select pg_advisory_unlock(hashtext(%s))", [REBUILD_LOCK])
-        conn.close()
-
-
 # -- the run ------------------------------------------------------------------------------------
-
-
-def parse_moment(value: str | datetime, name: str) -> datetime:
-    """An aware datetime in UTC from ISO 8601 text (or a datetime); naive values are refused."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise PulseError(f"{name} is not an ISO 8601 timestamp: {value!r}") from None
-    if value.tzinfo is None:
-        raise PulseError(f"{name} must carry a time zone (e.g. 2026-01-02T00:00:00+00:00)")
-    return value.astimezone(UTC)
 
 
 # How far ahead of this machine's clock an explicit interval end may be (clock skew between the
@@ -234,12 +171,17 @@ class RunContext:
 
 
 def start_run(
-    settings: Any, *, dag_id: str, run_id: str, interval_start: datetime, interval_end: datetime
+    settings: Settings,
+    *,
+    dag_id: str,
+    run_id: str,
+    interval_start: datetime,
+    interval_end: datetime,
 ) -> RunContext:
     """Open the run's row in quality.pipeline_runs (status running)."""
     dsn = warehouse_dsn(settings)
     with psycopg.connect(dsn) as conn:
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"pulse run {run_id}"])
+        lock_in_transaction(conn, f"pulse run {run_id}")
         row = conn.execute(
             "insert into quality.pipeline_runs (dag_id, run_id, attempt, interval_start, "
             "interval_end) select %s, %s, coalesce(max(attempt), 0) + 1, %s, %s "
@@ -480,11 +422,11 @@ def _topic_positions(
 
 
 def check_freshness(
-    settings: Any, interval_end: datetime, now: datetime | None = None
+    settings: Settings, interval_end: datetime, now: datetime | None = None
 ) -> Freshness:
     """Read the stored offsets, raw's watermark and the topic's positions; return the verdict."""
     dsn = warehouse_dsn(settings)
-    max_lag = int(setting(settings, "freshness_max_lag"))
+    max_lag = settings.freshness_max_lag
     with psycopg.connect(dsn) as conn:
         stored = dict(
             conn.execute(
@@ -516,7 +458,7 @@ def check_freshness(
 
 
 def ingest_freshness(
-    settings: Any, run: RunContext, *, waited_s: float, timeout_s: float | None = None
+    settings: Settings, run: RunContext, *, waited_s: float, timeout_s: float | None = None
 ) -> Freshness:
     """One poke of the freshness check.
 
@@ -527,7 +469,7 @@ def ingest_freshness(
         IngestNotFresh: not fresh and the run has waited `timeout_s` (default: the
             freshness_timeout_s setting) already; the failure is recorded.
     """
-    timeout = float(setting(settings, "freshness_timeout_s") if timeout_s is None else timeout_s)
+    timeout = float(settings.freshness_timeout_s if timeout_s is None else timeout_s)
     dsn = warehouse_dsn(settings)
     started = time.perf_counter()
     freshness = check_freshness(settings, run.interval_end)
@@ -573,7 +515,7 @@ def _interval_counts(dsn: str, run: RunContext) -> dict[str, int]:
     }
 
 
-def raw_gate(settings: Any, run: RunContext) -> dict[str, Any]:
+def raw_gate(settings: Settings, run: RunContext) -> dict[str, Any]:
     """Validate the interval's raw events; raises GateFailed (recorded) when they fail."""
     dsn = warehouse_dsn(settings)
     with _Step(dsn, run, "raw_gate") as step:
@@ -639,7 +581,7 @@ def mart_rows(dsn: str, schema: str) -> dict[str, int]:
     """Rows per mart of a build schema."""
     counts = {}
     with psycopg.connect(dsn) as conn:
-        for mart in quality.MARTS:
+        for mart in MARTS:
             row = conn.execute(
                 sql.SQL("select count(*) from {}").format(sql.Identifier(schema, mart))
             ).fetchone()
@@ -647,7 +589,7 @@ def mart_rows(dsn: str, schema: str) -> dict[str, int]:
     return counts
 
 
-def dbt_build(settings: Any, run: RunContext) -> dict[str, Any]:
+def dbt_build(settings: Settings, run: RunContext) -> dict[str, Any]:
     """`dbt build` (models and data tests; unit tests if the setting asks) into the build schema."""
     from pulse.orchestration.dbt import run_dbt
 
@@ -690,17 +632,17 @@ def dbt_build(settings: Any, run: RunContext) -> dict[str, Any]:
     return {"build_schema": build, "mart_rows": step.columns["mart_rows"]}
 
 
-def _dbt_build_args(settings: Any, build: str) -> list[str]:
+def _dbt_build_args(settings: Settings, build: str) -> list[str]:
     args = ["build", "--vars", json.dumps({"marts_schema": build})]
     # Unit tests check SQL logic on fixed inputs: CI and `pulse transform` run them; an hourly
     # run of unchanged code learns nothing from them (18 of 164 nodes, but half the node time:
     # 30 s -> 17 s for a build on 20k events).
-    if not setting(settings, "pipeline_dbt_unit_tests"):
+    if not settings.pipeline_dbt_unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
     return args
 
 
-def marts_gate(settings: Any, run: RunContext, build_schema: str) -> dict[str, Any]:
+def marts_gate(settings: Settings, run: RunContext, build_schema: str) -> dict[str, Any]:
     """Validate the build's marts; raises GateFailed (recorded) when they fail."""
     dsn = warehouse_dsn(settings)
     with _Step(dsn, run, "marts_gate") as step:
@@ -722,7 +664,7 @@ def marts_gate(settings: Any, run: RunContext, build_schema: str) -> dict[str, A
     return {"validation_run_id": str(result.validation_run_id), "success": True}
 
 
-def promote_build(settings: Any, run: RunContext, build_schema: str) -> dict[str, Any]:
+def promote_build(settings: Settings, run: RunContext, build_schema: str) -> dict[str, Any]:
     """Point the `marts` views at the validated build (one transaction)."""
     dsn = warehouse_dsn(settings)
     with _Step(dsn, run, "promote") as step:
@@ -730,7 +672,7 @@ def promote_build(settings: Any, run: RunContext, build_schema: str) -> dict[str
             dsn,
             run_id=run.run_id,
             build_schema=build_schema,
-            keep_builds=int(setting(settings, "keep_builds")),
+            keep_builds=settings.keep_builds,
         )
         step.columns["promoted"] = True
         step.details["promotion"] = {
@@ -741,7 +683,7 @@ def promote_build(settings: Any, run: RunContext, build_schema: str) -> dict[str
     return step.details["promotion"]
 
 
-def publish(settings: Any, run: RunContext, build_schema: str) -> dict[str, Any]:
+def publish(settings: Settings, run: RunContext, build_schema: str) -> dict[str, Any]:
     """Send the interval's metrics and new alerts to the outbound topics."""
     from pulse.publishing.alerts import AlertThresholds
     from pulse.publishing.publish import publish_interval
@@ -842,7 +784,7 @@ def latest_run(dsn: str, run_id: str, dag_id: str = DAG_ID) -> RunSummary | None
 
 
 def finish_run(
-    settings: Any,
+    settings: Settings,
     run: RunContext,
     task_states: Mapping[str, str] | None = None,
     task_seconds: Mapping[str, float] | None = None,
@@ -1144,7 +1086,7 @@ def _dag_test_child() -> None:
 
 
 def run_once(
-    settings: Any,
+    settings: Settings,
     interval_start: datetime | None = None,
     interval_end: datetime | None = None,
 ) -> RunSummary:

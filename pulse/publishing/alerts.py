@@ -29,33 +29,21 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean
-from typing import Any
 
+from pulse.settings import Settings
+from pulse.timestamps import parse_moment
 from streaming.outbound import ALERT_TYPES, CommunityAlert, TimeWindow
 
 # uuid5 namespace of alert ids: changing it would re-send every alert, so it never changes.
 ALERT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://community-pulse/alerts/v1")
 
-# AlertThresholds field -> `Settings` attribute (PULSE_ environment variable without the prefix).
-_SETTINGS_FIELDS = {
-    "negative_share_min": "alert_negative_share_min",
-    "negative_spike_delta": "alert_negative_spike_delta",
-    "engagement_drop_share": "alert_engagement_drop_share",
-    "brand_voice_max": "alert_brand_voice_max",
-    "idea_unanswered_days": "alert_idea_unanswered_days",
-    "baseline_days": "alert_baseline_days",
-    "min_baseline_days": "alert_min_baseline_days",
-    "min_items": "alert_min_items",
-    "critical_factor": "alert_critical_factor",
-}
-
 
 @dataclass(frozen=True)
 class AlertThresholds:
-    """The alert rules' knobs.
+    """The alert rules' knobs; their defaults and environment variables are `Settings`' (alert_*).
 
     Attributes:
         negative_share_min: Lowest negative share of a day that can be a spike.
@@ -69,15 +57,15 @@ class AlertThresholds:
         critical_factor: How many times as far past the threshold makes an alert critical.
     """
 
-    negative_share_min: float = 0.35
-    negative_spike_delta: float = 0.15
-    engagement_drop_share: float = 0.5
-    brand_voice_max: float = 0.5
-    idea_unanswered_days: float = 7.0
-    baseline_days: int = 7
-    min_baseline_days: int = 3
-    min_items: int = 10
-    critical_factor: float = 1.5
+    negative_share_min: float
+    negative_spike_delta: float
+    engagement_drop_share: float
+    brand_voice_max: float
+    idea_unanswered_days: float
+    baseline_days: int
+    min_baseline_days: int
+    min_items: int
+    critical_factor: float
 
     def __post_init__(self) -> None:
         for name in ("negative_share_min", "negative_spike_delta", "brand_voice_max"):
@@ -95,14 +83,19 @@ class AlertThresholds:
             raise ValueError("critical_factor must be at least 1")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> AlertThresholds:
-        """Thresholds from a `pulse.settings.Settings`; fields it lacks keep their defaults."""
-        values = {
-            item.name: getattr(settings, _SETTINGS_FIELDS[item.name])
-            for item in fields(cls)
-            if getattr(settings, _SETTINGS_FIELDS[item.name], None) is not None
-        }
-        return cls(**values)
+    def from_settings(cls, settings: Settings) -> AlertThresholds:
+        """The thresholds the settings (PULSE_ALERT_*) say."""
+        return cls(
+            negative_share_min=settings.alert_negative_share_min,
+            negative_spike_delta=settings.alert_negative_spike_delta,
+            engagement_drop_share=settings.alert_engagement_drop_share,
+            brand_voice_max=settings.alert_brand_voice_max,
+            idea_unanswered_days=settings.alert_idea_unanswered_days,
+            baseline_days=settings.alert_baseline_days,
+            min_baseline_days=settings.alert_min_baseline_days,
+            min_items=settings.alert_min_items,
+            critical_factor=settings.alert_critical_factor,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,8 +135,7 @@ def alert_id(alert_type: str, community_id: str, subject: str) -> uuid.UUID:
 
 def interval_days(start: datetime, end: datetime) -> list[date]:
     """The UTC days a half-open interval [start, end) touches."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("interval bounds must carry a time zone")
+    start, end = parse_moment(start, "interval_start"), parse_moment(end, "interval_end")
     if end <= start:
         raise ValueError("the interval is empty")
     first = start.astimezone(UTC).date()
@@ -167,7 +159,7 @@ def evaluate(
     interval_start: datetime,
     interval_end: datetime,
     run_id: str,
-    thresholds: AlertThresholds | None = None,
+    thresholds: AlertThresholds,
 ) -> list[CommunityAlert]:
     """Every alert the figures raise for the run's data interval.
 
@@ -184,8 +176,7 @@ def evaluate(
     Returns:
         Alerts ordered by type, community and subject.
     """
-    limits = thresholds or AlertThresholds()
-    context = _Context(interval_start, interval_end, run_id, limits)
+    context = _Context(interval_start, interval_end, run_id, thresholds)
     by_community: dict[str, dict[date, DayFigures]] = defaultdict(dict)
     for figures in days:
         by_community[figures.community_id][figures.activity_date] = figures
@@ -194,9 +185,9 @@ def evaluate(
         history = by_community[community_id]
         for day in interval_days(interval_start, interval_end):
             today = history.get(day)
-            if today is None or today.is_suppressed or today.items < limits.min_items:
+            if today is None or today.is_suppressed or today.items < thresholds.min_items:
                 continue
-            previous = _previous(history, day, limits.baseline_days)
+            previous = _previous(history, day, thresholds.baseline_days)
             for rule in (_negative_spike, _engagement_drop, _brand_voice):
                 alert = rule(context, today, previous)
                 if alert is not None:
@@ -380,9 +371,7 @@ def _unanswered(context: _Context, ideas: Iterable[IdeaResponse]) -> list[Commun
     threshold_hours = limits.idea_unanswered_days * 24
     alerts = []
     for idea in ideas:
-        submitted = idea.submitted_at
-        if submitted.tzinfo is None:
-            raise ValueError(f"idea {idea.idea_id}: submitted_at must carry a time zone")
+        submitted = parse_moment(idea.submitted_at, f"submitted_at of idea {idea.idea_id}")
         answered = idea.first_response_at is not None and idea.first_response_at < as_of
         if answered or submitted > as_of - wait:
             continue

@@ -13,38 +13,28 @@ views only: it never gets access to build schemas, raw, or quality.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
-import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from pulse.errors import PulseError
-from pulse.quality import suites as quality
-from pulse.quality.gates import (
-    GateFailed,
-    GateResult,
-    GateSettings,
-    check_schema_name,
-    missing_marts,
-    run_marts_gate,
-    run_raw_gate,
+from pulse.quality.gates import check_schema_name
+from pulse.warehouse.connect import connect
+from pulse.warehouse.locks import lock_in_transaction
+from pulse.warehouse.names import (
+    BI_ROLE,
+    BUILD_PREFIX,
+    MARTS,
+    MARTS_SCHEMA,
+    PROMOTE_LOCK,
+    TRANSFORM_ROLE,
 )
 
 logger = logging.getLogger(__name__)
-
-MARTS_SCHEMA = "marts"
-BI_ROLE = "pulse_bi"
-TRANSFORM_ROLE = "pulse_transform"
-BUILD_PREFIX = "build_"
 
 
 class PromoteRefused(PulseError):
@@ -101,10 +91,12 @@ def promote(dsn: str, *, run_id: str, build_schema: str, keep_builds: int = 2) -
             lacks a mart; `marts` is left exactly as it was.
     """
     check_schema_name(build_schema)
-    with psycopg.connect(dsn) as conn:  # one transaction: the switch is all or nothing
-        # Two promotes at once would interleave their view swaps; the second waits.
-        conn.execute("select pg_advisory_xact_lock(hashtext('pulse promote'))")
-        _act_as_transform(conn)
+    # Least privilege: a superuser DSN (the embedded stack) still acts as pulse_transform, so the
+    # views belong to the role that owns the builds.
+    with connect(dsn, role=TRANSFORM_ROLE, required=False) as conn:
+        # One transaction: the switch is all or nothing. Two promotes at once would interleave
+        # their view swaps; the second waits.
+        lock_in_transaction(conn, PROMOTE_LOCK)
         gate = conn.execute(
             "select validation_run_id, success from quality.validation_runs "
             "where layer = 'marts' and build_schema = %s "
@@ -128,14 +120,14 @@ def promote(dsn: str, *, run_id: str, build_schema: str, keep_builds: int = 2) -
                 [build_schema],
             )
         }
-        missing = [mart for mart in quality.MARTS if mart not in present]
+        missing = [mart for mart in MARTS if mart not in present]
         if missing:
             raise PromoteRefused(f"build {build_schema} lacks marts: {', '.join(missing)}")
         previous = conn.execute(
             "select build_schema from quality.promotions "
             "order by promoted_at desc, promotion_id desc limit 1"
         ).fetchone()
-        for mart in quality.MARTS:
+        for mart in MARTS:
             view = sql.Identifier(MARTS_SCHEMA, mart)
             # Drop and create rather than CREATE OR REPLACE: a build may add or retype columns
             # (its dbt contract changed), which REPLACE refuses.
@@ -160,7 +152,7 @@ def promote(dsn: str, *, run_id: str, build_schema: str, keep_builds: int = 2) -
                 build_schema,
                 previous[0] if previous else None,
                 validation_run_id,
-                [f"{MARTS_SCHEMA}.{mart}" for mart in quality.MARTS],
+                [f"{MARTS_SCHEMA}.{mart}" for mart in MARTS],
             ],
         )
     logger.info("marts now shows build %s (run %s)", build_schema, run_id)
@@ -170,7 +162,7 @@ def promote(dsn: str, *, run_id: str, build_schema: str, keep_builds: int = 2) -
         build_schema=build_schema,
         previous_build_schema=previous[0] if previous else None,
         validation_run_id=validation_run_id,
-        views=[f"{MARTS_SCHEMA}.{mart}" for mart in quality.MARTS],
+        views=[f"{MARTS_SCHEMA}.{mart}" for mart in MARTS],
         retired_builds=retired,
     )
 
@@ -184,8 +176,7 @@ def retire_builds(dsn: str, *, keep_builds: int = 2) -> list[str]:
     schemas that were promoted once, or whose last marts gate failed before the latest promotion.
     """
     dropped: list[str] = []
-    with psycopg.connect(dsn) as conn:
-        _act_as_transform(conn)
+    with connect(dsn, role=TRANSFORM_ROLE, required=False) as conn:
         keep = {
             row[0]
             for row in conn.execute(
@@ -245,106 +236,3 @@ def retire_builds(dsn: str, *, keep_builds: int = 2) -> list[str]:
     if dropped:
         logger.info("retired builds: %s", ", ".join(dropped))
     return dropped
-
-
-def _act_as_transform(conn: psycopg.Connection) -> None:
-    """Least privilege: a superuser DSN (the embedded stack) still acts as pulse_transform, so the
-    views belong to the role that owns the builds."""
-    row = conn.execute(
-        "select pg_has_role(current_user, %s, 'MEMBER')", [TRANSFORM_ROLE]
-    ).fetchone()
-    if row and row[0]:
-        conn.execute(sql.SQL("set role {}").format(sql.Identifier(TRANSFORM_ROLE)))
-
-
-# -- the gated run: raw gate -> dbt build -> marts gate -> promote --------------------------------
-
-
-@dataclass
-class PublishReport:
-    """One gated run, stage by stage, with how long each took (seconds)."""
-
-    run_id: str
-    build_schema: str
-    raw: GateResult | None = None
-    marts: GateResult | None = None
-    promotion: Promotion | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def run_gated_build(
-    dsn: str,
-    settings: Any,
-    *,
-    run_id: str,
-    interval_start: datetime,
-    interval_end: datetime,
-    gate_settings: GateSettings | None = None,
-    dbt_target_path: Path | None = None,
-) -> PublishReport:
-    """Raw gate, dbt build into the run's build schema, marts gate, promote: stop at any failure.
-
-    Args:
-        dsn: warehouse connection string.
-        settings: the run's `pulse.settings.Settings` (dbt reads min_group_size from it).
-        run_id: the pipeline run (its build schema is `build_schema_name(run_id)`).
-        interval_start: start of the data interval (inclusive, aware).
-        interval_end: end of the data interval (exclusive, aware).
-        gate_settings: gate thresholds; default from `settings`.
-        dbt_target_path: dbt's artifacts folder (default: a fresh temporary one, so concurrent
-            runs never share it).
-
-    Returns:
-        The report of a run that promoted.
-
-    Raises:
-        GateFailed: a gate failed (`.result` says what); nothing was promoted.
-        PulseError: dbt failed; nothing was promoted.
-    """
-    from pulse.orchestration.dbt import run_dbt
-
-    gates = gate_settings or GateSettings.from_settings(settings)
-    report = PublishReport(run_id=run_id, build_schema=build_schema_name(run_id))
-
-    started = time.perf_counter()
-    report.raw = run_raw_gate(
-        dsn,
-        run_id=run_id,
-        interval_start=interval_start,
-        interval_end=interval_end,
-        gate_settings=gates,
-    )
-    report.seconds["raw_gate"] = time.perf_counter() - started
-    if not report.raw.success:
-        raise GateFailed(report.raw)
-
-    started = time.perf_counter()
-    dbt_vars = json.dumps({"marts_schema": report.build_schema})
-    with tempfile.TemporaryDirectory(prefix="pulse-dbt-") as scratch:
-        run_dbt(
-            # Unit tests check model logic, not data: CI runs them; a data run need not.
-            ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars],
-            dsn,
-            settings,
-            target_path=dbt_target_path or Path(scratch),
-        )
-    report.seconds["dbt_build"] = time.perf_counter() - started
-
-    missing = missing_marts(dsn, report.build_schema)
-    if missing:
-        raise PulseError(f"dbt built no {', '.join(missing)} into {report.build_schema}")
-
-    started = time.perf_counter()
-    report.marts = run_marts_gate(
-        dsn, run_id=run_id, build_schema=report.build_schema, gate_settings=gates
-    )
-    report.seconds["marts_gate"] = time.perf_counter() - started
-    if not report.marts.success:
-        raise GateFailed(report.marts)
-
-    started = time.perf_counter()
-    report.promotion = promote(
-        dsn, run_id=run_id, build_schema=report.build_schema, keep_builds=gates.keep_builds
-    )
-    report.seconds["promote"] = time.perf_counter() - started
-    return report

@@ -39,6 +39,8 @@ from pulse.publishing.alerts import (
     evaluate,
     interval_days,
 )
+from pulse.warehouse.locks import lock_in_transaction
+from pulse.warehouse.names import PUBLISH_ALERTS_LOCK
 from streaming.outbound import CommunityAlert, CommunityDailyMetrics
 
 logger = logging.getLogger(__name__)
@@ -237,7 +239,7 @@ def publish_interval(
     interval_end: datetime,
     metrics_topic: str,
     alerts_topic: str,
-    thresholds: AlertThresholds | None = None,
+    thresholds: AlertThresholds,
 ) -> PublishReport:
     """Send the interval's metrics and its new alerts.
 
@@ -259,12 +261,11 @@ def publish_interval(
         PublishError: the broker did not acknowledge every message; the alerts of this call are
             then not recorded as published, so a retry sends them.
     """
-    limits = thresholds or AlertThresholds()
     started = time.perf_counter()
     report = PublishReport(run_id=run_id)
     days = interval_days(interval_start, interval_end)
     report.days = [day.isoformat() for day in days]
-    first_needed = days[0] - timedelta(days=limits.baseline_days)
+    first_needed = days[0] - timedelta(days=thresholds.baseline_days)
     with psycopg.connect(dsn) as conn:
         rows = read_daily(conn, build_schema, first_needed, days[-1])
         ideas = read_ideas(conn, build_schema, interval_end)
@@ -277,7 +278,7 @@ def publish_interval(
         interval_start=interval_start,
         interval_end=interval_end,
         run_id=run_id,
-        thresholds=limits,
+        thresholds=thresholds,
     )
     report.metrics = len(metrics)
     report.communities = len({m.community_id for m in metrics})
@@ -288,7 +289,7 @@ def publish_interval(
         _send(producer, metrics_topic, metrics, run_id)
         with psycopg.connect(dsn) as conn:
             # One publisher of alerts at a time, so two runs cannot both find an id unsent.
-            conn.execute("select pg_advisory_xact_lock(hashtext('pulse publish alerts'))")
+            lock_in_transaction(conn, PUBLISH_ALERTS_LOCK)
             sent_before = {
                 str(row[0])
                 for row in conn.execute(

@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,13 +45,16 @@ from psycopg.types.json import Jsonb
 from pulse.errors import PulseError
 from pulse.paths import EXPECTATIONS_DIR
 from pulse.quality import suites as quality
+from pulse.settings import Settings
+from pulse.timestamps import parse_moment
+from pulse.warehouse.connect import connect
+from pulse.warehouse.names import MARTS, TRANSFORM_ROLE
 
 logger = logging.getLogger(__name__)
 
 GX_DIR = "gx"
 RAW_DSN_VARIABLE = "PULSE_GX_RAW_DSN"
 MARTS_DSN_VARIABLE = "PULSE_GX_MARTS_DSN"
-TRANSFORM_ROLE = "pulse_transform"
 
 # Schema names the gates and the promote step accept (also what `build_schema_name` makes).
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -69,22 +72,9 @@ class GateFailed(PulseError):
         self.result = result
 
 
-# GateSettings field name -> `Settings` attribute (PULSE_ environment variable without the prefix).
-_SETTINGS_FIELDS = {
-    "project_dir": "gx_project_dir",
-    "volume_history_intervals": "gate_volume_history_intervals",
-    "volume_band_low": "gate_volume_band_low",
-    "volume_band_high": "gate_volume_band_high",
-    "dead_letter_max_share": "gate_dead_letter_max_share",
-    "future_tolerance_s": "future_tolerance_s",
-    "min_group_size": "min_group_size",
-    "keep_builds": "keep_builds",
-}
-
-
 @dataclass(frozen=True)
 class GateSettings:
-    """The gates' knobs. `from_settings` reads the matching `Settings` fields when they exist.
+    """The gates' knobs; their defaults and environment variables are `Settings`'.
 
     Attributes:
         project_dir: Folder holding the Great Expectations project (`gx/` inside).
@@ -98,14 +88,14 @@ class GateSettings:
         keep_builds: Promoted build schemas kept (the live one and the ones before it).
     """
 
-    project_dir: Path = EXPECTATIONS_DIR
-    volume_history_intervals: int = 7
-    volume_band_low: float = 0.1
-    volume_band_high: float = 10.0
-    dead_letter_max_share: float = 0.05
-    future_tolerance_s: int = 300
-    min_group_size: int = 5
-    keep_builds: int = 2
+    project_dir: Path
+    volume_history_intervals: int
+    volume_band_low: float
+    volume_band_high: float
+    dead_letter_max_share: float
+    future_tolerance_s: int
+    min_group_size: int
+    keep_builds: int
 
     def __post_init__(self) -> None:
         if self.volume_history_intervals < 1:
@@ -118,16 +108,18 @@ class GateSettings:
             raise ValueError("keep_builds must be at least 1 (the live build)")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> GateSettings:
-        """Gate settings from a `pulse.settings.Settings`; fields it lacks keep their defaults."""
-        values: dict[str, Any] = {}
-        for item in fields(cls):
-            name = _SETTINGS_FIELDS.get(item.name)
-            if name is not None and getattr(settings, name, None) is not None:
-                values[item.name] = getattr(settings, name)
-        if "project_dir" in values:
-            values["project_dir"] = Path(values["project_dir"])
-        return cls(**values)
+    def from_settings(cls, settings: Settings) -> GateSettings:
+        """The gate knobs the settings (PULSE_GATE_*, ...) say."""
+        return cls(
+            project_dir=Path(settings.gx_project_dir),
+            volume_history_intervals=settings.gate_volume_history_intervals,
+            volume_band_low=settings.gate_volume_band_low,
+            volume_band_high=settings.gate_volume_band_high,
+            dead_letter_max_share=settings.gate_dead_letter_max_share,
+            future_tolerance_s=settings.future_tolerance_s,
+            min_group_size=settings.min_group_size,
+            keep_builds=settings.keep_builds,
+        )
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -525,7 +517,7 @@ def run_raw_gate(
     run_id: str,
     interval_start: datetime,
     interval_end: datetime,
-    gate_settings: GateSettings | None = None,
+    gate_settings: GateSettings,
     now: datetime | None = None,
 ) -> GateResult:
     """Validate the raw layer for one data interval and store the results.
@@ -541,8 +533,9 @@ def run_raw_gate(
     Returns:
         The result; check `.success` (this function does not raise on a failed gate).
     """
-    settings = gate_settings or GateSettings()
-    start, end = _aware(interval_start, "interval_start"), _aware(interval_end, "interval_end")
+    settings = gate_settings
+    start = parse_moment(interval_start, "interval_start")
+    end = parse_moment(interval_end, "interval_end")
     if end <= start:
         raise PulseError(f"the data interval is empty: {_when(start)} to {_when(end)}")
     latest_allowed = (now or datetime.now(UTC)) + timedelta(seconds=settings.future_tolerance_s)
@@ -576,7 +569,7 @@ def run_marts_gate(
     *,
     run_id: str,
     build_schema: str,
-    gate_settings: GateSettings | None = None,
+    gate_settings: GateSettings,
 ) -> GateResult:
     """Validate the marts of one build schema and store the results.
 
@@ -589,7 +582,7 @@ def run_marts_gate(
     Returns:
         The result; check `.success` (this function does not raise on a failed gate).
     """
-    settings = gate_settings or GateSettings()
+    settings = gate_settings
     check_schema_name(build_schema)
     missing = missing_marts(dsn, build_schema)
     if missing:
@@ -658,7 +651,7 @@ def check_schema_name(name: str) -> str:
 
 
 def missing_marts(dsn: str, schema: str) -> list[str]:
-    """The marts of `quality.MARTS` that `schema` has no table (or view) for."""
+    """The marts (`pulse.warehouse.names.MARTS`) that `schema` has no table or view for."""
     with psycopg.connect(dsn) as conn:
         present = {
             row[0]
@@ -667,7 +660,7 @@ def missing_marts(dsn: str, schema: str) -> list[str]:
                 [schema],
             )
         }
-    return [mart for mart in quality.MARTS if mart not in present]
+    return [mart for mart in MARTS if mart not in present]
 
 
 def _gate_session(dsn: str, session: dict[str, str]) -> dict[str, str]:
@@ -680,12 +673,6 @@ def _gate_session(dsn: str, session: dict[str, str]) -> dict[str, str]:
     role = {"role": TRANSFORM_ROLE} if row and row[0] else {}
     # The gate only reads; a read-only session makes that a fact rather than a promise.
     return {**session, **role, "default_transaction_read_only": "on"}
-
-
-def _aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None:
-        raise PulseError(f"{name} must carry a time zone (e.g. 2026-01-02T00:00:00+00:00)")
-    return moment.astimezone(UTC)
 
 
 def _run_checkpoint(
@@ -888,8 +875,8 @@ def _store(dsn: str, result: GateResult, project_dir: Path) -> None:
     docs = result.data_docs_page or result.data_docs_index
     if docs is not None and docs.is_relative_to(project_dir.resolve()):
         docs = docs.relative_to(project_dir.resolve())
-    with psycopg.connect(dsn) as conn:
-        _act_as_transform(conn)
+    # Least privilege: a superuser DSN (the embedded stack) still writes as pulse_transform.
+    with connect(dsn, role=TRANSFORM_ROLE, required=False) as conn:
         conn.execute(
             "insert into quality.validation_runs (validation_run_id, run_id, layer, "
             "checkpoint_name, build_schema, interval_start, interval_end, success, "
@@ -939,24 +926,6 @@ def _store(dsn: str, result: GateResult, project_dir: Path) -> None:
                     for outcome in result.outcomes
                 ],
             )
-
-
-def _act_as_transform(conn: psycopg.Connection) -> None:
-    """Least privilege: a superuser DSN (the embedded stack) still acts as pulse_transform."""
-    row = conn.execute(
-        "select pg_has_role(current_user, %s, 'MEMBER')", [TRANSFORM_ROLE]
-    ).fetchone()
-    if row and row[0]:
-        conn.execute(sql.SQL("set role {}").format(sql.Identifier(TRANSFORM_ROLE)))
-
-
-def parse_moment(text: str) -> datetime:
-    """An ISO 8601 date or time for the CLI; without an offset it is UTC."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise PulseError(f"not an ISO 8601 date or time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def default_interval(now: datetime | None = None) -> tuple[datetime, datetime]:

@@ -144,17 +144,6 @@ select
 from bounds, current_interval, history, arrivals
 ) as interval_volume"""
 
-# The marts of DESIGN.md, in the order BI documentation lists them. A build must hold all of them.
-MARTS = (
-    "dim_community",
-    "fct_community_daily",
-    "fct_brand_engagement_lift",
-    "fct_member_retention",
-    "fct_community_health",
-    "fct_feedback_ideas",
-    "agg_feedback_daily",
-)
-
 # Runtime values of the `{"$PARAMETER": ...}` references in the suites (see pulse.quality.gates).
 PARAM_LATEST_OCCURRED_AT = "latest_allowed_occurred_at"
 PARAM_BAND_LOW = "volume_band_low"
@@ -162,7 +151,7 @@ PARAM_BAND_HIGH = "volume_band_high"
 PARAM_DEAD_LETTER_MAX = "dead_letter_max_share"
 PARAM_MIN_GROUP_SIZE = "min_group_size"
 
-# DESIGN.md's community_id is `[A-Za-z0-9_.:-]{1,64}`, a member_key 64 hex digits. Each is
+# The contract's community_id is `[A-Za-z0-9_.:-]{1,64}`, a member_key 64 hex digits. Each is
 # checked as "no character outside the set" plus a length rule: PostgreSQL runs a bounded
 # repetition like {1,64} ten times slower (10 s instead of 1 s on 1M rows).
 COMMUNITY_ID_FORBIDDEN = r"[^A-Za-z0-9_.:-]"
@@ -286,7 +275,7 @@ def none_negative(keys: tuple[str, ...], columns: tuple[str, ...]) -> Rule:
 
 
 def hidden_when_suppressed(keys: tuple[str, ...], columns: tuple[str, ...]) -> Rule:
-    """The privacy rule of DESIGN.md, in one query (rows name the figures shown anyway)."""
+    """The suppression rule of the privacy contract, in one query (rows name figures shown)."""
     query = (
         f"select {', '.join(keys)}, "
         f"{_flagged_columns(columns, '{} is not null')} as shown_figures\n"

@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from pulse.errors import PulseError
+from pulse.paths import DEFAULT_REPORT_PATH
 from pulse.publishing.alerts import AlertThresholds, DayFigures, evaluate
 from pulse.report import svg as charts
 from pulse.report.svg import (
@@ -52,13 +53,13 @@ from pulse.report.svg import (
     esc,
 )
 from pulse.settings import Settings
+from pulse.warehouse.connect import RoleUnavailable, connect, current_role
+from pulse.warehouse.names import BI_ROLE, DEAD_LETTER_REASONS, MARTS_SCHEMA, TRANSFORM_ROLE
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_REPORT_PATH = Path("reports/community-pulse.html")
-MARTS_SCHEMA = "marts"
-BI_ROLE = "pulse_bi"
-OPS_ROLE = "pulse_transform"
+# The operational part (dead letters, published alerts) is read as the transform role.
+OPS_ROLE = TRANSFORM_ROLE
 PUBLISHED_ALERTS = ("quality", "published_alerts")
 
 # Brand voice is judged over the most recent weeks, not the whole history.
@@ -68,14 +69,6 @@ ALERT_TABLE_ROWS = 12
 
 DAY_ALERT_TYPES = ("negative_sentiment_spike", "engagement_drop", "brand_voice_too_high")
 IDEA_STATUSES = ("submitted", "under_review", "accepted", "implemented", "declined")
-DEAD_LETTER_REASONS = (
-    "invalid_json",
-    "invalid_utf8",
-    "oversized",
-    "schema_violation",
-    "unknown_event_type",
-    "future_timestamp",
-)
 RESPONSE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("< 1 h", 1),
     ("1\u20134 h", 4),
@@ -351,14 +344,10 @@ def _mart(name: str) -> sql.Composed:
 
 def _connect_as_bi(dsn: str) -> psycopg.Connection:
     try:
-        conn = psycopg.connect(dsn)
+        conn = connect(dsn, role=BI_ROLE, read_only=True)
     except psycopg.OperationalError as error:
         raise ReportError(f"cannot connect to the warehouse: {error}".strip()) from None
-    conn.read_only = True
-    try:
-        conn.execute(sql.SQL("set role {}").format(sql.Identifier(BI_ROLE)))
-    except psycopg.errors.InsufficientPrivilege:
-        conn.close()
+    except RoleUnavailable:
         raise ReportError(
             f"the report reads marts as {BI_ROLE}, and this DSN's user may not act as it "
             f"(connect as {BI_ROLE}, or as a role granted {BI_ROLE})"
@@ -575,19 +564,14 @@ def _read_ops(dsn: str) -> _OpsData:
     """Dead letters (raw) and published alerts (quality): never readable by pulse_bi."""
     ops = _OpsData()
     try:
-        conn = psycopg.connect(dsn, autocommit=True)
+        # Read as the transform role when the login may act as it, else as the login itself.
+        conn = connect(dsn, role=OPS_ROLE, required=False, read_only=True, autocommit=True)
     except psycopg.OperationalError as error:
         ops.dead_letters_source = f"not shown: no connection for the operational part ({error})"
         ops.alerts_source = "published alerts could not be read"
         return ops
     with conn:
-        conn.execute("set default_transaction_read_only = on")
-        role = str(_scalar(conn, "select current_user"))
-        try:
-            conn.execute(sql.SQL("set role {}").format(sql.Identifier(OPS_ROLE)))
-            role = OPS_ROLE
-        except psycopg.errors.InsufficientPrivilege:
-            pass  # read as the login role, if it may
+        role = current_role(conn)
         try:
             ops.dead_letters = [
                 DeadLetterReason(r[0], int(r[1]), r[2], r[3], int(r[4]))

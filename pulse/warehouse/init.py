@@ -8,9 +8,10 @@ from importlib import resources
 import psycopg
 from psycopg import sql
 
-logger = logging.getLogger(__name__)
+from pulse.warehouse.locks import lock_in_transaction
+from pulse.warehouse.names import INGEST_ROLE, INIT_LOCK, ROLES, TRANSFORM_ROLE
 
-ROLES = ("pulse_ingest", "pulse_transform", "pulse_bi")
+logger = logging.getLogger(__name__)
 
 
 def init_sql() -> str:
@@ -28,7 +29,7 @@ def pipeline_sql() -> str:
 
 
 def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> None:
-    """Create (or leave as they are) the schemas, raw tables and roles of DESIGN.md.
+    """Create (or leave as they are) the schemas, tables and roles (docs/contracts.md).
 
     Runs in one transaction, so a failure leaves the warehouse as it was.
 
@@ -39,7 +40,7 @@ def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> No
     with psycopg.connect(dsn) as conn:
         dbname = conn.info.dbname
         # Two concurrent inits would race on CREATE ROLE; serialise them.
-        conn.execute("select pg_advisory_xact_lock(hashtext('pulse db init'))")
+        lock_in_transaction(conn, INIT_LOCK)
         conn.execute(init_sql())
         conn.execute(quality_sql())
         conn.execute(pipeline_sql())
@@ -50,9 +51,15 @@ def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> No
                 sql.SQL("grant connect on database {} to {}").format(database, sql.Identifier(role))
             )
         # COPY goes through a session temp table; dbt creates its own schemas.
-        conn.execute(sql.SQL("grant temporary on database {} to pulse_ingest").format(database))
         conn.execute(
-            sql.SQL("grant create, temporary on database {} to pulse_transform").format(database)
+            sql.SQL("grant temporary on database {} to {}").format(
+                database, sql.Identifier(INGEST_ROLE)
+            )
+        )
+        conn.execute(
+            sql.SQL("grant create, temporary on database {} to {}").format(
+                database, sql.Identifier(TRANSFORM_ROLE)
+            )
         )
         for role, password in (role_passwords or {}).items():
             conn.execute(
@@ -61,3 +68,16 @@ def init_warehouse(dsn: str, role_passwords: dict[str, str] | None = None) -> No
                 )
             )
     logger.info("warehouse initialised in database %s", dbname)
+
+
+def ensure_pipeline_tables(dsn: str) -> None:
+    """Create the pipeline's tables when they are missing (`pulse db init` creates them too).
+
+    Does nothing when quality.pipeline_runs exists, so a least-privilege role can call it.
+    """
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("select to_regclass('quality.pipeline_runs')").fetchone()
+        if row and row[0] is not None:
+            return
+        lock_in_transaction(conn, INIT_LOCK)
+        conn.execute(pipeline_sql())

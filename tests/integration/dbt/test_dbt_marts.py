@@ -25,6 +25,7 @@ from support.warehouse import load_raw, pseudonym_key_of
 from pulse.local.generator import GeneratorConfig, generate, produce
 from pulse.orchestration.dbt import run_dbt
 from pulse.settings import Settings
+from pulse.warehouse.names import MARTS
 from streaming.consumer import IngestConfig, IngestConsumer
 from streaming.privacy import Pseudonymizer
 
@@ -33,15 +34,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dbt"
 MARTS_SCHEMA = "analytics"
 DBT_SCHEMAS = ("staging", "intermediate", MARTS_SCHEMA)
-MARTS = (
-    "dim_community",
-    "fct_community_daily",
-    "fct_brand_engagement_lift",
-    "fct_member_retention",
-    "fct_community_health",
-    "fct_feedback_ideas",
-    "agg_feedback_daily",
-)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -29,19 +29,20 @@ import pytest
 from psycopg import sql
 
 from pulse.local.stack import StackInfo
+from pulse.orchestration import pipeline
 from pulse.orchestration.dbt import run_dbt
+from pulse.orchestration.pipeline import RunContext
 from pulse.publishing.promote import (
     PromoteRefused,
     build_schema_name,
     live_build,
     promote,
     retire_builds,
-    run_gated_build,
 )
-from pulse.quality import suites as quality
 from pulse.quality.gates import GateFailed, GateSettings, copy_project, run_marts_gate, stale_files
 from pulse.settings import Settings
 from pulse.warehouse.init import init_warehouse
+from pulse.warehouse.names import MARTS
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 
@@ -100,7 +101,7 @@ def bi_view(dsn: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     with psycopg.connect(dsn) as conn:
         conn.execute("set role pulse_bi")
-        for mart in quality.MARTS:
+        for mart in MARTS:
             rows = conn.execute(
                 sql.SQL("select * from {} order by 1, 2, 3, 4, 5").format(
                     sql.Identifier("marts", mart)
@@ -131,7 +132,7 @@ def copy_build(dsn: str, source: str, target: str) -> None:
     with psycopg.connect(dsn) as conn:
         conn.execute("set role pulse_transform")
         conn.execute(sql.SQL("create schema {}").format(sql.Identifier(target)))
-        for mart in quality.MARTS:
+        for mart in MARTS:
             conn.execute(
                 sql.SQL("create table {} as table {}").format(
                     sql.Identifier(target, mart), sql.Identifier(source, mart)
@@ -179,7 +180,7 @@ def template_db(stack_info: StackInfo, gx_project: Path, dbt_target: Path) -> It
         dsn,
         run_id="baseline",
         build_schema=BASELINE,
-        gate_settings=GateSettings(project_dir=gx_project),
+        gate_settings=GateSettings.from_settings(Settings(gx_project_dir=gx_project)),
     )
     assert gate.success, "\n".join(gate.summary_lines())
     promote(dsn, run_id="baseline", build_schema=BASELINE)
@@ -213,51 +214,74 @@ def warehouse(stack_info: StackInfo, template_db: str) -> Iterator[str]:
 
 @pytest.fixture
 def gates(gx_project: Path) -> GateSettings:
-    return GateSettings(project_dir=gx_project)
+    return GateSettings.from_settings(Settings(gx_project_dir=gx_project))
+
+
+def gated_run(
+    dsn: str, gx_project: Path, *, run_id: str, interval: tuple[datetime, datetime]
+) -> tuple[RunContext, str, dict[str, object]]:
+    """The pipeline's own steps, in the DAG's order: raw gate, dbt build, marts gate, promote.
+
+    Returns the run, its build schema and what promote did; a failed gate raises GateFailed.
+    """
+    settings = Settings(pg_dsn=dsn, pseudonym_key=KEY, gx_project_dir=gx_project)
+    run = pipeline.start_run(
+        settings,
+        dag_id=pipeline.DAG_ID,
+        run_id=run_id,
+        interval_start=interval[0],
+        interval_end=interval[1],
+    )
+    pipeline.raw_gate(settings, run)
+    build = pipeline.dbt_build(settings, run)["build_schema"]
+    pipeline.marts_gate(settings, run, build)
+    promotion = pipeline.promote_build(settings, run, build)
+    return run, build, promotion
 
 
 # -- a clean run --------------------------------------------------------------------------------
 
 
 def test_clean_run_promotes_and_bi_sees_the_new_figures_but_not_raw(
-    warehouse: str, gates: GateSettings, dbt_target: Path
+    warehouse: str, gates: GateSettings
 ) -> None:
     before = bi_view(warehouse)
     load_fixture(warehouse, "events_late.jsonl")  # new days and one late event for an old day
 
-    report = run_gated_build(
+    run, build, promotion = gated_run(
         warehouse,
-        Settings(pg_dsn=warehouse, pseudonym_key=KEY),
+        gates.project_dir,
         run_id="scheduled__2026-01-13T00:00:00+00:00",
-        interval_start=INTERVAL[0],
-        interval_end=INTERVAL[1],
-        gate_settings=gates,
-        dbt_target_path=dbt_target,
+        interval=INTERVAL,
     )
 
-    assert report.raw is not None and report.raw.success
-    assert report.marts is not None and report.marts.success
-    assert report.promotion is not None
-    assert report.promotion.previous_build_schema == BASELINE
-    assert live_build(warehouse) == report.build_schema
+    (recorded,) = rows_of(
+        warehouse,
+        "select raw_gate_success, marts_gate_success, promoted from quality.pipeline_runs "
+        "where pipeline_run_id = %s",
+        [run.pipeline_run_id],
+    )
+    assert recorded == (True, True, True)
+    assert promotion["previous_build_schema"] == BASELINE
+    assert live_build(warehouse) == build == run.build_schema
     after = bi_view(warehouse)
     days_before = {row[1] for row in before["fct_community_daily"]}
     days_after = {row[1] for row in after["fct_community_daily"]}
     assert max(days_after) > max(days_before)  # the late file's 2026-01-12 is visible now
     assert after["fct_community_daily"] != before["fct_community_daily"]
-    assert all(report.build_schema in definition for _, definition in after["definitions"])
+    assert all(build in definition for _, definition in after["definitions"])
 
     with psycopg.connect(warehouse) as conn:
         conn.execute("set role pulse_bi")
         for forbidden in (
             "raw.community_events",
-            f"{report.build_schema}.fct_community_daily",
+            f"{build}.fct_community_daily",
             "quality.validation_results",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(f"select 1 from {forbidden} limit 1")
     # The previous build stays for a rollback (keep 2).
-    assert {BASELINE, report.build_schema} <= build_schemas(warehouse)
+    assert {BASELINE, build} <= build_schemas(warehouse)
 
 
 # -- planted defects ----------------------------------------------------------------------------
@@ -318,14 +342,7 @@ def test_raw_defect_fails_its_expectation_and_blocks_the_run(
     run_id = f"manual__{defect}"
 
     with pytest.raises(GateFailed) as failed:
-        run_gated_build(
-            warehouse,
-            Settings(pg_dsn=warehouse, pseudonym_key=KEY),
-            run_id=run_id,
-            interval_start=interval[0],
-            interval_end=interval[1],
-            gate_settings=gates,
-        )
+        gated_run(warehouse, gates.project_dir, run_id=run_id, interval=interval)
 
     result = failed.value.result
     assert result.layer == "raw"
@@ -502,3 +519,8 @@ def test_old_builds_beyond_the_last_two_are_dropped_after_a_promote(warehouse: s
     assert build_schemas(warehouse) == {"build_second", "build_third", "build_in_flight"}
     assert retire_builds(warehouse) == []
     assert bi_view(warehouse)["fct_community_daily"]  # marts reads build_third
+
+
+def rows_of(dsn: str, query: str, params: list[object]) -> list[tuple[object, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(query, params).fetchall()

@@ -469,7 +469,9 @@ def test_report_on_the_real_pipeline_over_generated_events(pg_dsn: str, tmp_path
         pg_dsn,
         run_id="report-test",
         build_schema=build,
-        gate_settings=GateSettings(project_dir=copy_project(tmp_path / "gx")),
+        gate_settings=GateSettings.from_settings(
+            Settings(gx_project_dir=copy_project(tmp_path / "gx"))
+        ),
     )
     assert gate.success, "\n".join(gate.summary_lines())
     promote(pg_dsn, run_id="report-test", build_schema=build)

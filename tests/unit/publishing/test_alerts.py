@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -17,7 +17,10 @@ from pulse.publishing.alerts import (
     evaluate,
     interval_days,
 )
+from pulse.settings import Settings
 from streaming.schemas import SCHEMA_DIR
+
+DEFAULTS = AlertThresholds.from_settings(Settings())
 
 DAY = date(2026, 3, 10)
 MIDNIGHT_AFTER = datetime(2026, 3, 11, tzinfo=UTC)
@@ -68,7 +71,7 @@ def run(
         interval_start=start or end - timedelta(hours=1),
         interval_end=end,
         run_id=run_id,
-        thresholds=thresholds,
+        thresholds=thresholds or DEFAULTS,
     )
 
 
@@ -198,8 +201,8 @@ def test_interval_days_are_the_utc_days_the_interval_touches() -> None:
     assert interval_days(
         datetime(2026, 3, 10, 22, tzinfo=UTC), datetime(2026, 3, 11, 2, tzinfo=UTC)
     ) == [DAY, date(2026, 3, 11)]
-    with pytest.raises(ValueError, match="time zone"):
-        interval_days(datetime(2026, 3, 10), datetime(2026, 3, 11))
+    # One rule for moments without an offset (pulse.timestamps): they are UTC.
+    assert interval_days(datetime(2026, 3, 10), datetime(2026, 3, 11)) == [DAY]
 
 
 def test_only_the_interval_days_are_judged() -> None:
@@ -208,16 +211,15 @@ def test_only_the_interval_days_are_judged() -> None:
     assert run(figures, start=MIDNIGHT_AFTER, end=next_day) == []
 
 
-def test_thresholds_come_from_settings_when_they_have_them() -> None:
-    settings = SimpleNamespace(alert_brand_voice_max=0.8, alert_min_items=None)
-    limits = AlertThresholds.from_settings(settings)
+def test_thresholds_come_from_settings() -> None:
+    limits = AlertThresholds.from_settings(Settings(alert_brand_voice_max=0.8))
     assert limits.brand_voice_max == 0.8
-    assert limits.min_items == AlertThresholds().min_items
+    assert limits.min_items == DEFAULTS.min_items
     assert run([today(brand_voice_share=0.7)], thresholds=limits) == []
     with pytest.raises(ValueError, match="brand_voice_max"):
-        AlertThresholds(brand_voice_max=1.5)
+        replace(DEFAULTS, brand_voice_max=1.5)
     with pytest.raises(ValueError, match="min_baseline_days"):
-        AlertThresholds(baseline_days=3, min_baseline_days=5)
+        replace(DEFAULTS, baseline_days=3, min_baseline_days=5)
 
 
 def test_alerts_match_the_committed_json_schema() -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -28,6 +28,7 @@ from pulse.quality.gates import (
     stale_files,
 )
 from pulse.settings import Settings
+from pulse.warehouse.names import MARTS
 
 DBT_MARTS = REPO_ROOT / "dbt_project" / "models" / "marts"
 
@@ -93,7 +94,7 @@ def _columns_named(spec: quality.SuiteSpec) -> set[str]:
 def test_marts_suites_cover_every_mart_and_name_only_contract_columns() -> None:
     contracts = _dbt_contract_columns()
     specs = quality.marts_suites()
-    assert sorted(spec.asset for spec in specs) == sorted(quality.MARTS)
+    assert sorted(spec.asset for spec in specs) == sorted(MARTS)
     for spec in specs:
         assert spec.asset in contracts, f"no dbt yml entry for {spec.asset}"
         unknown = _columns_named(spec) - contracts[spec.asset]
@@ -149,17 +150,17 @@ def test_sqlalchemy_url_passes_a_socket_folder_as_a_query_parameter() -> None:
     assert "host=%2Frun%2Fpostgresql" in url
 
 
-def test_gate_settings_follow_settings_fields_when_they_exist() -> None:
+def test_gate_settings_follow_settings_fields() -> None:
     defaults = GateSettings.from_settings(Settings(min_group_size=7, future_tolerance_s=60))
     assert (defaults.min_group_size, defaults.future_tolerance_s) == (7, 60)
     assert defaults.volume_band_low == 0.1 and defaults.project_dir == EXPECTATIONS_DIR
     tuned = GateSettings.from_settings(
-        SimpleNamespace(gate_volume_band_low=0.25, gx_project_dir="elsewhere", keep_builds=3)
+        Settings(gate_volume_band_low=0.25, gx_project_dir="elsewhere", keep_builds=3)
     )
     assert tuned.volume_band_low == 0.25 and tuned.keep_builds == 3
     assert tuned.project_dir == Path("elsewhere")
     with pytest.raises(ValueError, match="band"):
-        GateSettings(volume_band_low=2.0, volume_band_high=1.0)
+        replace(defaults, volume_band_low=2.0, volume_band_high=1.0)
 
 
 def _outcome(number: int) -> Outcome:

@@ -30,6 +30,7 @@ from pulse.report.html import (
     pooled_brand_voice,
     render_report,
 )
+from pulse.settings import Settings
 
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
 START = date(2026, 3, 2)  # a Monday
@@ -65,7 +66,7 @@ def sample_data(**changes: object) -> ReportData:
         read_as="pulse_bi",
         build="build_x",
         min_group_size=5,
-        thresholds=AlertThresholds(),
+        thresholds=AlertThresholds.from_settings(Settings()),
         communities=communities,
         daily=[daily(c.community_id, n) for c in communities for n in range(14)],
         weekly_engagement=[
@@ -229,7 +230,7 @@ def test_negative_spikes_follow_the_publishers_rule() -> None:
     days.append(daily("c", 11, negative=0.7, items=6))  # too few posts and comments to judge
     days.append(daily("quiet", 10, negative=0.9))  # no history: no baseline
 
-    alerts = computed_alerts(days, AlertThresholds())
+    alerts = computed_alerts(days, AlertThresholds.from_settings(Settings()))
 
     spikes = [a for a in alerts if a.alert_type == "negative_sentiment_spike"]
     assert [(a.community_id, a.day) for a in spikes] == [("c", day(10))]

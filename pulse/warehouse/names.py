@@ -1,0 +1,63 @@
+"""The warehouse's names, in one place: schemas, roles, marts, locks, dead-letter reasons.
+
+Everything that addresses the warehouse by name imports it from here, so a rename is one edit
+and a list (the marts a build must hold, say) cannot differ between two modules.
+"""
+
+from __future__ import annotations
+
+from streaming.decode import REASONS as DEAD_LETTER_REASONS
+
+# schemas
+RAW_SCHEMA = "raw"
+STAGING_SCHEMA = "staging"
+INTERMEDIATE_SCHEMA = "intermediate"
+MARTS_SCHEMA = "marts"  # views onto the last validated build: what BI reads
+QUALITY_SCHEMA = "quality"
+BUILD_PREFIX = "build_"  # one build schema per pipeline run: build_<run>
+
+# roles
+INGEST_ROLE = "pulse_ingest"  # writes raw only
+TRANSFORM_ROLE = "pulse_transform"  # reads raw, builds the dbt schemas, owns the builds
+BI_ROLE = "pulse_bi"  # reads marts only
+ROLES = (INGEST_ROLE, TRANSFORM_ROLE, BI_ROLE)
+
+# The marts, in the order BI documentation lists them. A build must hold all of them.
+MARTS = (
+    "dim_community",
+    "fct_community_daily",
+    "fct_brand_engagement_lift",
+    "fct_member_retention",
+    "fct_community_health",
+    "fct_feedback_ideas",
+    "agg_feedback_daily",
+)
+
+# Advisory locks (hashtext of the name): who may not run at the same time as whom.
+INIT_LOCK = "pulse db init"
+REBUILD_LOCK = "pulse warehouse rebuild"  # dbt builds and member erasure
+PROMOTE_LOCK = "pulse promote"
+PUBLISH_ALERTS_LOCK = "pulse publish alerts"
+ERASURE_LOCK = "pulse member erasure"
+REPLAY_LOCK = "pulse dead-letter replay"
+
+__all__ = [
+    "BI_ROLE",
+    "BUILD_PREFIX",
+    "DEAD_LETTER_REASONS",
+    "ERASURE_LOCK",
+    "INGEST_ROLE",
+    "INIT_LOCK",
+    "INTERMEDIATE_SCHEMA",
+    "MARTS",
+    "MARTS_SCHEMA",
+    "PROMOTE_LOCK",
+    "PUBLISH_ALERTS_LOCK",
+    "QUALITY_SCHEMA",
+    "RAW_SCHEMA",
+    "REBUILD_LOCK",
+    "REPLAY_LOCK",
+    "ROLES",
+    "STAGING_SCHEMA",
+    "TRANSFORM_ROLE",
+]
