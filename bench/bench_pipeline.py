@@ -33,11 +33,11 @@ from _warehouse import BENCH_KEY, load_raw
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from pulse import orchestration
 from pulse.local.generator import GeneratorConfig, generate
 from pulse.local.stack import LocalStack
-from pulse.orchestration import pipeline
 from pulse.settings import Settings
-from pulse.warehouse.init import init_warehouse
+from pulse.warehouse.init import ensure_pipeline_tables, init_warehouse
 from streaming.topics import ensure_topics, pipeline_topics
 
 TASKS = (
@@ -52,7 +52,7 @@ TASKS = (
 )
 
 
-def report(dsn: str, summary: pipeline.RunSummary, wall: float) -> None:
+def report(dsn: str, summary: orchestration.RunSummary, wall: float) -> None:
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
             "select details, mart_rows, metrics_published, alerts_published, "
@@ -136,7 +136,7 @@ def main() -> int:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
         init_warehouse(dsn)
-        pipeline.ensure_pipeline_tables(dsn)
+        ensure_pipeline_tables(dsn)
         ensure_topics(bootstrap, pipeline_topics(settings))
 
         started = time.perf_counter()
@@ -161,13 +161,13 @@ def main() -> int:
 
         os.environ.update(environment)
         home = workdir / "airflow"
-        os.environ.update(pipeline.airflow_environment(home))
+        os.environ.update(orchestration.airflow_environment(home))
         started = time.perf_counter()
-        pipeline.migrate_airflow_db(home)
+        orchestration.migrate_airflow_db(home)
         print(f"Airflow metadata database created in {time.perf_counter() - started:.1f} s")
         for _ in range(args.runs):
             started = time.perf_counter()
-            summary = pipeline.run_once(Settings(), start, end)
+            summary = orchestration.run_once(Settings(), start, end)
             report(dsn, summary, time.perf_counter() - started)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pulse.settings import Settings
+from pulse import orchestration
+from pulse.orchestration import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,26 +42,9 @@ def parse_time_settings() -> Settings:
 
 def pulse_settings() -> Settings:
     """The task's settings: PULSE_* variables, with the Airflow connections applied."""
-    overrides: dict[str, Any] = {}
-    warehouse = _connection(WAREHOUSE_CONN_ID)
-    if warehouse is not None:
-        from psycopg.conninfo import make_conninfo
-
-        extra = {k: str(v) for k, v in (warehouse.extra_dejson or {}).items()}
-        overrides["pg_dsn"] = make_conninfo(
-            "",
-            host=warehouse.host or None,
-            port=str(warehouse.port) if warehouse.port else None,
-            user=warehouse.login or None,
-            password=warehouse.password or None,
-            dbname=warehouse.schema or None,
-            **extra,
-        )
-    kafka = _connection(KAFKA_CONN_ID)
-    if kafka is not None:
-        servers = (kafka.extra_dejson or {}).get("bootstrap_servers")
-        overrides["kafka_bootstrap"] = servers or f"{kafka.host}:{kafka.port or 9092}"
-    return Settings(**overrides)
+    return orchestration.task_settings(
+        warehouse=_connection(WAREHOUSE_CONN_ID), kafka=_connection(KAFKA_CONN_ID)
+    )
 
 
 def _connection(conn_id: str) -> Any:

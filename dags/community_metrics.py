@@ -43,8 +43,7 @@ from airflow.sdk import (
     task,
 )
 
-from pulse.errors import PulseError
-from pulse.orchestration import pipeline
+from pulse import orchestration
 
 _PARSED = _common.parse_time_settings()
 POKE_INTERVAL_S = _PARSED.freshness_poke_interval_s
@@ -52,7 +51,7 @@ FRESHNESS_TIMEOUT_S = _PARSED.freshness_timeout_s
 
 
 @dag(
-    dag_id=pipeline.DAG_ID,
+    dag_id=orchestration.DAG_ID,
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
     start_date=_common.START_DATE,
     catchup=False,
@@ -82,14 +81,14 @@ def community_metrics() -> None:
         context = get_current_context()
         dag_id, run_id = _common.run_identity(context)
         # Bad params (incomplete, not ISO 8601, empty, ending in the future) fail the run at once.
-        with _common.no_retry_on(PulseError):
-            start, end = pipeline.resolve_interval(
+        with _common.no_retry_on(orchestration.PulseError):
+            start, end = orchestration.resolve_interval(
                 context["params"].get("interval_start"),
                 context["params"].get("interval_end"),
                 context.get("data_interval_start"),
                 context.get("data_interval_end"),
             )
-        run = pipeline.start_run(
+        run = orchestration.start_run(
             _common.pulse_settings(),
             dag_id=dag_id,
             run_id=run_id,
@@ -108,10 +107,10 @@ def community_metrics() -> None:
         context = get_current_context()
         first_poke = context["ti"].get_first_reschedule_date(context)
         waited = (datetime.now(UTC) - first_poke).total_seconds() if first_poke else 0.0
-        with _common.no_retry_on(*pipeline.STOP_ERRORS):
-            freshness = pipeline.ingest_freshness(
+        with _common.no_retry_on(*orchestration.STOP_ERRORS):
+            freshness = orchestration.ingest_freshness(
                 _common.pulse_settings(),
-                pipeline.RunContext.from_xcom(run),
+                orchestration.RunContext.from_xcom(run),
                 waited_s=waited,
                 timeout_s=FRESHNESS_TIMEOUT_S,
             )
@@ -121,46 +120,52 @@ def community_metrics() -> None:
 
     @task
     def raw_gate(run: dict[str, Any]) -> dict[str, Any]:
-        with _common.no_retry_on(*pipeline.STOP_ERRORS):
-            return pipeline.raw_gate(_common.pulse_settings(), pipeline.RunContext.from_xcom(run))
+        with _common.no_retry_on(*orchestration.STOP_ERRORS):
+            return orchestration.raw_gate(
+                _common.pulse_settings(), orchestration.RunContext.from_xcom(run)
+            )
 
     @task
     def dbt_build(run: dict[str, Any]) -> str:
-        result = pipeline.dbt_build(_common.pulse_settings(), pipeline.RunContext.from_xcom(run))
+        result = orchestration.dbt_build(
+            _common.pulse_settings(), orchestration.RunContext.from_xcom(run)
+        )
         return result["build_schema"]
 
     @task
     def marts_gate(run: dict[str, Any], build_schema: str) -> dict[str, Any]:
-        with _common.no_retry_on(*pipeline.STOP_ERRORS):
-            return pipeline.marts_gate(
-                _common.pulse_settings(), pipeline.RunContext.from_xcom(run), build_schema
+        with _common.no_retry_on(*orchestration.STOP_ERRORS):
+            return orchestration.marts_gate(
+                _common.pulse_settings(), orchestration.RunContext.from_xcom(run), build_schema
             )
 
     @task
     def promote(run: dict[str, Any], build_schema: str) -> dict[str, Any]:
-        with _common.no_retry_on(*pipeline.STOP_ERRORS):
-            return pipeline.promote_build(
-                _common.pulse_settings(), pipeline.RunContext.from_xcom(run), build_schema
+        with _common.no_retry_on(*orchestration.STOP_ERRORS):
+            return orchestration.promote_build(
+                _common.pulse_settings(), orchestration.RunContext.from_xcom(run), build_schema
             )
 
     @task
     def publish(run: dict[str, Any], build_schema: str) -> dict[str, Any]:
-        return pipeline.publish(
-            _common.pulse_settings(), pipeline.RunContext.from_xcom(run), build_schema
+        return orchestration.publish(
+            _common.pulse_settings(), orchestration.RunContext.from_xcom(run), build_schema
         )
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def record_run(run: dict[str, Any] | None) -> dict[str, Any]:
         if run is None:  # start_run failed (e.g. bad params): no row to finish, nothing to retry
-            with _common.no_retry_on(PulseError):
-                raise PulseError("start_run opened no run (see its log); nothing to record")
+            with _common.no_retry_on(orchestration.PulseError):
+                raise orchestration.PulseError(
+                    "start_run opened no run (see its log); nothing to record"
+                )
         states, seconds = _common.task_outcomes(get_current_context())
-        summary = pipeline.finish_run(
-            _common.pulse_settings(), pipeline.RunContext.from_xcom(run), states, seconds
+        summary = orchestration.finish_run(
+            _common.pulse_settings(), orchestration.RunContext.from_xcom(run), states, seconds
         )
         if summary.status != "success":
-            with _common.no_retry_on(PulseError):
-                raise pipeline.RunFailed(summary)
+            with _common.no_retry_on(orchestration.PulseError):
+                raise orchestration.RunFailed(summary)
         return {"status": summary.status, "pipeline_run_id": summary.pipeline_run_id}
 
     run = start_run()

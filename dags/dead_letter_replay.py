@@ -25,10 +25,7 @@ from typing import Any
 import _common
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pulse.maintenance.replay import replay_dead_letters
-from pulse.orchestration import pipeline
-from pulse.runtime import resolve_endpoints
-from streaming.decode import REASONS
+from pulse import orchestration
 
 
 @dag(
@@ -44,7 +41,7 @@ from streaming.decode import REASONS
         "reason": Param(
             None,
             type=["null", "string"],
-            enum=[None, *REASONS],
+            enum=[None, *orchestration.DEAD_LETTER_REASONS],
             description="Only dead letters rejected for this reason (empty: every reason).",
         ),
         "received_from": Param(
@@ -66,29 +63,11 @@ def dead_letter_replay() -> None:
     @task
     def replay() -> dict[str, Any]:
         context = get_current_context()
-        params = context["params"]
-        settings = _common.pulse_settings()
-        endpoints = resolve_endpoints(settings)
-        report = replay_dead_letters(
-            endpoints.pg_dsn,
-            endpoints.kafka_bootstrap,
-            endpoints.pseudonym_key,
-            run_id=context["run_id"],
-            events_topic=settings.events_topic,
-            dlq_topic=settings.dlq_topic,
-            reasons=[params["reason"]] if params.get("reason") else None,
-            received_from=_moment(params.get("received_from"), "received_from"),
-            received_until=_moment(params.get("received_until"), "received_until"),
-            future_tolerance_s=settings.future_tolerance_s,
-            dry_run=bool(params.get("dry_run")),
+        return orchestration.replay(
+            _common.pulse_settings(), run_id=context["run_id"], params=context["params"]
         )
-        return report.as_dict()
 
     replay()
-
-
-def _moment(value: str | None, name: str) -> Any:
-    return pipeline.parse_moment(value, name) if value else None
 
 
 dead_letter_replay()

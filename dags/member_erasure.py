@@ -1,11 +1,11 @@
 """
 ### member_erasure
 
-Daily. Applies `member.erased` requests (DESIGN.md, Privacy) across the whole warehouse: every
-row carrying an erased member's key is deleted from raw, the dbt schemas (staging, intermediate)
-and the build schemas behind the BI views, and quoted keys in `quality.*` are replaced. Events of
-a member erased earlier that arrive late are caught by the next run (the erasure keeps the
-SHA-256 of the key, never the key).
+Daily. Applies `member.erased` requests (the privacy contract: docs/contracts.md) across the
+whole warehouse: every row carrying an erased member's key is deleted from raw, the dbt schemas
+(staging, intermediate) and the build schemas behind the BI views, and quoted keys in
+`quality.*` are replaced. Events of a member erased earlier that arrive late are caught by the
+next run (the erasure keeps the SHA-256 of the key, never the key).
 
 1. **apply_erasures**: one transaction, under the warehouse's rebuild lock (it waits for a dbt
    build in progress); what was deleted, table by table, goes to `quality.erasure_runs`;
@@ -24,8 +24,7 @@ from typing import Any
 import _common
 from airflow.sdk import dag, get_current_context, task
 
-from pulse import runtime
-from pulse.maintenance import erasure
+from pulse import orchestration
 
 
 @dag(
@@ -41,13 +40,11 @@ from pulse.maintenance import erasure
 def member_erasure() -> None:
     @task
     def apply_erasures() -> dict[str, Any]:
-        dsn = runtime.warehouse_dsn(_common.pulse_settings())
-        report = erasure.apply_erasures(dsn, run_id=get_current_context()["run_id"])
-        return report.as_dict()
+        return orchestration.erase(_common.pulse_settings(), run_id=get_current_context()["run_id"])
 
     @task
     def verify_erasures() -> None:
-        erasure.require_erased(runtime.warehouse_dsn(_common.pulse_settings()))
+        orchestration.verify_erased(_common.pulse_settings())
 
     apply_erasures() >> verify_erasures()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pulse.errors import ConfigurationError
 from pulse.local.stack import LocalStack
 from pulse.settings import Settings
+from streaming.consumer import IngestConfig
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,22 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
     if not key:
         raise ConfigurationError("PULSE_PSEUDONYM_KEY is empty")
     return Endpoints(kafka_bootstrap=kafka, pg_dsn=dsn, pseudonym_key=key)
+
+
+def ingest_config(
+    settings: Settings, endpoints: Endpoints, stop_when_idle_s: float | None = None
+) -> IngestConfig:
+    """The ingest consumer's configuration: the settings' topics and batching, the endpoints'
+    services and key."""
+    return IngestConfig(
+        bootstrap=endpoints.kafka_bootstrap,
+        pg_dsn=endpoints.pg_dsn,
+        pseudonym_key=endpoints.pseudonym_key,
+        topic=settings.events_topic,
+        dlq_topic=settings.dlq_topic,
+        group=settings.consumer_group,
+        batch_max_events=settings.batch_max_events,
+        batch_max_age_s=settings.batch_max_age_ms / 1000,
+        future_tolerance_s=settings.future_tolerance_s,
+        stop_when_idle_s=stop_when_idle_s,
+    )

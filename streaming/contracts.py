@@ -1,8 +1,8 @@
 """The inbound contract of `community.events.v1`, as pydantic v2 models.
 
-DESIGN.md ("Inbound topic") is the source of these rules. Unknown envelope and payload fields are
-ignored (forward compatible); an unknown `event_type` is invalid. Strings that reach the warehouse
-may not hold NUL characters: PostgreSQL text and jsonb cannot store them.
+docs/contracts.md ("Inbound topic") is the source of these rules. Unknown envelope and payload
+fields are ignored (forward compatible); an unknown `event_type` is invalid. Strings that reach
+the warehouse may not hold NUL characters: PostgreSQL text and jsonb cannot store them.
 """
 
 from __future__ import annotations

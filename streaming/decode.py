@@ -2,7 +2,7 @@
 
 Pure logic, no I/O: the consumer calls `Decoder.decode` once per record. Valid records take a fast
 path (one pydantic `validate_json` call on the bytes); only rejected records pay for working out
-*why* they were rejected, in the order of DESIGN.md's reasons.
+*why* they were rejected, in the order of the contract's reasons (docs/contracts.md).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class DeadLetter:
         )
 
     def dlq_headers(self) -> list[tuple[str, bytes]]:
-        """The original headers plus the `pulse.*` ones of DESIGN.md."""
+        """The original headers plus the `pulse.*` ones of the contract (docs/contracts.md)."""
         ours = [
             ("pulse.error.reason", self.reason.encode()),
             ("pulse.error.detail", self.detail.encode("utf-8", "replace")),

@@ -1,6 +1,6 @@
 """The outbound contracts: `community.metrics.v1` and `community.alerts.v1`, as pydantic v2 models.
 
-DESIGN.md ("Outbound topics") is the source of these rules. Both topics are keyed by
+docs/contracts.md ("Outbound topics") is the source of these rules. Both topics are keyed by
 `community_id` (UTF-8), values are one JSON object each. Their JSON Schemas are generated from
 these models and committed beside the inbound one (`pulse schemas --write`); a test fails when
 they drift.

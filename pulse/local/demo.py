@@ -274,9 +274,9 @@ def run_demo(
     """Run every step on the embedded (or configured) services and return the summary."""
     from pulse.local.generator import GeneratorConfig, expected_messages, generate, produce
     from pulse.local.stack import LocalStack
-    from pulse.orchestration.pipeline import run_once
+    from pulse.orchestration import run_once
     from pulse.report.html import build_report
-    from pulse.runtime import resolve_endpoints
+    from pulse.runtime import ingest_config, resolve_endpoints
     from pulse.warehouse.init import init_warehouse
     from streaming.consumer import IngestConsumer
     from streaming.topics import ensure_topics, pipeline_topics
@@ -315,11 +315,9 @@ def run_demo(
     )
     console.print(f"produced {report}")
 
-    from pulse.cli import ingest_config
-
     ingest = step(
         "consume",
-        lambda: IngestConsumer(ingest_config(settings, endpoints, stop_when_idle=5.0)).run(),
+        lambda: IngestConsumer(ingest_config(settings, endpoints, stop_when_idle_s=5.0)).run(),
     )
     console.print(
         f"consumed {ingest.messages:,} messages: {ingest.inserted:,} stored, "

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from pulse.errors import PulseError
-from pulse.quality.gates import check_schema_name
+from pulse.quality.schemas import check_schema_name
 from pulse.warehouse.connect import connect
 from pulse.warehouse.locks import lock_in_transaction
 from pulse.warehouse.names import (

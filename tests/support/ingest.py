@@ -2,8 +2,8 @@
 compare what Postgres holds with what the topic holds.
 
 The broker side is always *counted*, never trusted: `end_offsets()` can under-report on Tansu
-(ENV-NOTES), so topics are read back from the beginning with `assign()` until the expected number
-of messages has arrived and nothing more comes.
+(docs/runbook.md), so topics are read back from the beginning with `assign()` until the expected
+number of messages has arrived and nothing more comes.
 """
 
 from __future__ import annotations

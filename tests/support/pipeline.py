@@ -16,7 +16,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from pulse.orchestration import pipeline
+from pulse import orchestration
 from pulse.settings import Settings
 from streaming.consumer import IngestConfig, IngestConsumer
 
@@ -30,8 +30,8 @@ def private_airflow() -> Path:
         home = tempfile.mkdtemp(prefix="pulse-airflow-")
         atexit.register(shutil.rmtree, home, ignore_errors=True)
         os.environ["PULSE_TEST_AIRFLOW_HOME"] = home
-        os.environ.update(pipeline.airflow_environment(Path(home)))
-    pipeline.migrate_airflow_db(Path(home))
+        os.environ.update(orchestration.airflow_environment(Path(home)))
+    orchestration.migrate_airflow_db(Path(home))
     return Path(home)
 
 

@@ -26,15 +26,14 @@ import pytest
 from conftest import TEST_PSEUDONYM_KEY
 from kafka import KafkaProducer
 from psycopg import sql
-from pydantic import Field
 from support.pipeline import Message, consume, private_airflow, pulse_environment, read_topic
 
+from pulse import orchestration
 from pulse.local.generator import GeneratorConfig, generate, produce
 from pulse.local.stack import StackInfo
-from pulse.orchestration import pipeline
 from pulse.orchestration.dbt import run_dbt
 from pulse.settings import Settings
-from pulse.warehouse.init import init_warehouse
+from pulse.warehouse.init import ensure_pipeline_tables, init_warehouse
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 from streaming.schemas import SCHEMA_DIR
@@ -99,8 +98,8 @@ class World:
     start: datetime
     end: datetime
     valid_events: list[dict[str, Any]]
-    first: pipeline.RunSummary
-    second: pipeline.RunSummary
+    first: orchestration.RunSummary
+    second: orchestration.RunSummary
     metrics_first: list[Message]
     alerts_first: list[Message]
     metrics_all: list[Message] = field(default_factory=list)
@@ -119,7 +118,7 @@ def world(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> It
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     dsn = _admin_dsn(stack_info, name)
     init_warehouse(dsn)
-    pipeline.ensure_pipeline_tables(dsn)
+    ensure_pipeline_tables(dsn)
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         kafka_bootstrap=stack_info.kafka_bootstrap,
@@ -148,14 +147,14 @@ def world(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> It
     for variable, value in pulse_environment(settings).items():
         patch.setenv(variable, value)
     try:
-        first = pipeline.run_once(settings, start, end)
+        first = orchestration.run_once(settings, start, end)
         metrics_first = read_topic(
             stack_info.kafka_bootstrap, settings.metrics_topic, first.metrics_published or 0
         )
         alerts_first = read_topic(
             stack_info.kafka_bootstrap, settings.alerts_topic, first.alerts_published or 0
         )
-        second = pipeline.run_once(settings, start, end)
+        second = orchestration.run_once(settings, start, end)
         found = World(settings, dsn, start, end, valid, first, second, metrics_first, alerts_first)
         found.metrics_all = read_topic(
             stack_info.kafka_bootstrap, settings.metrics_topic, 2 * len(metrics_first)
@@ -177,7 +176,7 @@ def test_a_run_goes_through_every_step_and_records_itself(world: World) -> None:
     first = world.first
     assert first.status == "success", first.headline()
     assert first.interval_start == world.start and first.interval_end == world.end
-    assert set(first.step_seconds) == set(pipeline.STEPS)
+    assert set(first.step_seconds) == set(orchestration.STEPS)
     assert {"start_run", "dbt_build", "publish"} <= set(first.task_seconds)
     (row,) = rows(
         world.dsn,
@@ -325,7 +324,7 @@ def test_the_same_interval_run_again_sends_identical_metrics_and_no_new_alert_id
 
 
 def test_a_run_leaves_no_row_of_a_member_erased_before_it(world: World) -> None:
-    """DESIGN: after the next pipeline run no row in any schema carries an erased member_key."""
+    """The privacy contract: after the next run no row in any schema carries an erased key."""
     erased = {
         Pseudonymizer(TEST_PSEUDONYM_KEY).member_key(e.get("platform"), e["member_id"])
         for e in world.valid_events
@@ -381,7 +380,7 @@ def test_member_erasure_removes_an_erased_members_key_from_every_table(world: Wo
     for variable, value in pulse_environment(world.settings).items():
         patch.setenv(variable, value)
     try:
-        dag_run = pipeline.load_dag("member_erasure").test(logical_date=datetime.now(UTC))
+        dag_run = orchestration.load_dag("member_erasure").test(logical_date=datetime.now(UTC))
     finally:
         patch.undo()
     assert str(dag_run.state) in ("success", "DagRunState.SUCCESS")
@@ -459,7 +458,7 @@ def test_a_failing_raw_gate_stops_before_dbt_marks_the_run_failed_and_publishes_
     private_airflow()
     assert settings.pg_dsn is not None
     dsn = settings.pg_dsn.get_secret_value()
-    pipeline.ensure_pipeline_tables(dsn)
+    ensure_pipeline_tables(dsn)
     ensure_topics(str(settings.kafka_bootstrap), pipeline_topics(settings))
     assert _load_fixture_events(settings, "events_initial.jsonl") > 0
     # A row dated the day after tomorrow, written past the consumer (which would reject it).
@@ -476,10 +475,12 @@ def test_a_failing_raw_gate_stops_before_dbt_marks_the_run_failed_and_publishes_
 
     # No run params: the hourly data interval of the schedule, 11:00-12:00.
     logical = datetime(2026, 1, 5, 12, tzinfo=UTC)
-    dag_run = pipeline.load_dag("community_metrics").test(logical_date=logical, run_after=logical)
+    dag_run = orchestration.load_dag("community_metrics").test(
+        logical_date=logical, run_after=logical
+    )
     assert "failed" in str(dag_run.state).lower()
 
-    summary = pipeline.latest_run(dsn, dag_run.run_id)
+    summary = orchestration.latest_run(dsn, dag_run.run_id)
     assert summary is not None
     assert summary.status == "failed" and summary.failed_step == "raw_gate"
     assert summary.interval_start == datetime(2026, 1, 5, 11, tzinfo=UTC)
@@ -500,21 +501,13 @@ def test_a_failing_raw_gate_stops_before_dbt_marks_the_run_failed_and_publishes_
     assert read_topic(bootstrap, settings.alerts_topic, settle_s=1.0) == []
 
 
-class FreshnessSettings(Settings):
-    """Settings with the freshness knobs (until pulse.settings has them), from PULSE_*."""
-
-    freshness_max_lag: int = Field(default=1000)
-    freshness_poke_interval_s: float = Field(default=60)
-    freshness_timeout_s: float = Field(default=1800)
-
-
 def test_stale_ingest_reschedules_then_fails_with_the_reason(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     private_airflow()
     assert settings.pg_dsn is not None
     dsn = settings.pg_dsn.get_secret_value()
-    pipeline.ensure_pipeline_tables(dsn)
+    ensure_pipeline_tables(dsn)
     bootstrap = str(settings.kafka_bootstrap)
     ensure_topics(bootstrap, pipeline_topics(settings))
     sender = KafkaProducer(bootstrap_servers=bootstrap)
@@ -529,16 +522,13 @@ def test_stale_ingest_reschedules_then_fails_with_the_reason(
         "PULSE_FRESHNESS_TIMEOUT_S": "3",
     }.items():
         monkeypatch.setenv(variable, value)
-    monkeypatch.syspath_prepend(str(pipeline.DAGS_DIR))
-    import _common
-
-    monkeypatch.setattr(_common, "Settings", FreshnessSettings)
-
     logical = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    dag_run = pipeline.load_dag("community_metrics").test(logical_date=logical, run_after=logical)
+    dag_run = orchestration.load_dag("community_metrics").test(
+        logical_date=logical, run_after=logical
+    )
     assert "failed" in str(dag_run.state).lower()
 
-    summary = pipeline.latest_run(dsn, dag_run.run_id)
+    summary = orchestration.latest_run(dsn, dag_run.run_id)
     assert summary is not None
     assert summary.status == "failed" and summary.failed_step == "ingest_freshness"
     assert summary.error is not None
@@ -586,7 +576,7 @@ def test_a_gated_run_over_a_brownfield_span_promotes_with_observed_members(
     there before the stream belong to cohorts.
     """
     private_airflow()
-    pipeline.ensure_pipeline_tables(pg_dsn)
+    ensure_pipeline_tables(pg_dsn)
     assert settings.kafka_bootstrap is not None
     ensure_topics(settings.kafka_bootstrap, pipeline_topics(settings))
     end = datetime(2026, 1, 26, tzinfo=UTC)  # a Monday: three whole ISO weeks
@@ -602,7 +592,7 @@ def test_a_gated_run_over_a_brownfield_span_promotes_with_observed_members(
     for variable, value in pulse_environment(settings).items():
         patch.setenv(variable, value)
     try:
-        summary = pipeline.run_once(settings, end - timedelta(days=21), end)
+        summary = orchestration.run_once(settings, end - timedelta(days=21), end)
     finally:
         patch.undo()
     assert summary.status == "success", summary.headline()

@@ -20,8 +20,9 @@ from kafka import KafkaProducer
 from pydantic import Field, TypeAdapter
 from support.pipeline import consume, private_airflow, pulse_environment, read_topic
 
-from pulse.orchestration import pipeline
+from pulse import orchestration
 from pulse.settings import Settings
+from pulse.warehouse.init import ensure_pipeline_tables
 from streaming import contracts, decode
 from streaming.topics import ensure_topics, pipeline_topics
 
@@ -68,7 +69,7 @@ def contract_accepting_gif() -> TypeAdapter[Any]:
 
 
 def _replay(conf: dict[str, Any]) -> tuple[str, str]:
-    dag_run = pipeline.load_dag("dead_letter_replay").test(run_conf=conf)
+    dag_run = orchestration.load_dag("dead_letter_replay").test(run_conf=conf)
     return str(dag_run.state), dag_run.run_id
 
 
@@ -89,7 +90,7 @@ def test_a_dead_letter_fixed_by_a_contract_change_is_replayed_once_and_lands_in_
     private_airflow()
     assert settings.pg_dsn is not None
     dsn = settings.pg_dsn.get_secret_value()
-    pipeline.ensure_pipeline_tables(dsn)
+    ensure_pipeline_tables(dsn)
     bootstrap = str(settings.kafka_bootstrap)
     ensure_topics(bootstrap, pipeline_topics(settings))
     for variable, value in pulse_environment(settings).items():

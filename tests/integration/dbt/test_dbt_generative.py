@@ -51,10 +51,10 @@ from support.warehouse import load_raw
 
 from pulse.errors import PulseError
 from pulse.orchestration.dbt import run_dbt
-from pulse.orchestration.pipeline import _dbt_build_args
+from pulse.orchestration.steps import dbt_build_args
 from pulse.publishing.promote import build_schema_name
+from pulse.quality import GateResult, GateSettings, Outcome, copy_project, run_marts_gate
 from pulse.quality import suites as quality
-from pulse.quality.gates import GateResult, GateSettings, Outcome, copy_project, run_marts_gate
 from pulse.settings import Settings
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, CommunityUpserted
 from streaming.decode import Decoder, EventRow
@@ -392,7 +392,7 @@ def test_dbt_build_and_marts_gate_pass_on_any_valid_event_streams(
     started = time.perf_counter()
     dbt_error: str | None = None
     try:
-        run_dbt(_dbt_build_args(settings, build), pg_dsn, settings, target_path=target)
+        run_dbt(dbt_build_args(settings, build), pg_dsn, settings, target_path=target)
     except PulseError as error:
         dbt_error = str(error)
     timings.measure("dbt build", started)

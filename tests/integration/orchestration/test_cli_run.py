@@ -26,9 +26,10 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
+from pulse import orchestration
 from pulse.errors import PulseError
-from pulse.orchestration import pipeline
 from pulse.settings import Settings
+from pulse.warehouse.init import ensure_pipeline_tables
 from streaming.topics import ensure_topics, pipeline_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -122,25 +123,28 @@ def test_explicit_bounds_ending_in_the_future_are_refused_within_a_small_toleran
     now = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)
     hour = timedelta(hours=1)
     with pytest.raises(PulseError, match="in the future"):
-        pipeline.resolve_interval(now - hour, now + hour, None, None, now=now)
+        orchestration.resolve_interval(now - hour, now + hour, None, None, now=now)
     with pytest.raises(PulseError, match="in the future"):
-        pipeline.resolve_interval(
+        orchestration.resolve_interval(
             (now - hour).isoformat(), (now + timedelta(seconds=6)).isoformat(), None, None, now=now
         )
     # A few seconds of clock skew pass (the freshness check then waits them out) ...
-    assert pipeline.resolve_interval(now - hour, now + timedelta(seconds=5), None, None, now=now)
+    assert orchestration.resolve_interval(
+        now - hour, now + timedelta(seconds=5), None, None, now=now
+    )
     # ... and a scheduled run's own interval is what Airflow says it is.
-    assert pipeline.resolve_interval(None, None, now, now + hour, now=now) == (now, now + hour)
+    assert orchestration.resolve_interval(None, None, now, now + hour, now=now) == (now, now + hour)
 
 
 _TRIGGER_WITH_FUTURE_PARAMS = r"""
 import json, os, sys, time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from pulse.orchestration import pipeline
 
-pipeline.prepare_local_airflow(Path(os.environ["PULSE_STATE_DIR"]))
-dag = pipeline.load_dag(pipeline.DAG_ID)
+from pulse import orchestration
+
+orchestration.prepare_local_airflow(Path(os.environ["PULSE_STATE_DIR"]))
+dag = orchestration.load_dag(orchestration.DAG_ID)
 now = datetime.now(UTC)
 logical = now.replace(minute=0, second=0, microsecond=0)
 future = now + timedelta(hours=1)
@@ -163,7 +167,7 @@ def test_a_dag_run_with_params_ending_in_the_future_fails_at_once(
 ) -> None:
     assert settings.pg_dsn is not None
     dsn = settings.pg_dsn.get_secret_value()
-    pipeline.ensure_pipeline_tables(dsn)
+    ensure_pipeline_tables(dsn)
     done = subprocess.run(
         [sys.executable, "-c", _TRIGGER_WITH_FUTURE_PARAMS],
         env=run_environment(settings, shared_state),
@@ -238,8 +242,8 @@ def test_a_signal_during_the_freshness_wait_stops_pulse_run_and_marks_the_run_fa
 ) -> None:
     assert settings.pg_dsn is not None
     dsn = settings.pg_dsn.get_secret_value()
-    pipeline.ensure_pipeline_tables(dsn)
-    start, end = pipeline.last_complete_hour()
+    ensure_pipeline_tables(dsn)
+    start, end = orchestration.last_complete_hour()
     env = run_environment(
         settings,
         shared_state,

@@ -28,10 +28,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from pulse import orchestration
 from pulse.local.stack import StackInfo
-from pulse.orchestration import pipeline
+from pulse.orchestration import RunContext
 from pulse.orchestration.dbt import run_dbt
-from pulse.orchestration.pipeline import RunContext
 from pulse.publishing.promote import (
     PromoteRefused,
     build_schema_name,
@@ -39,7 +39,7 @@ from pulse.publishing.promote import (
     promote,
     retire_builds,
 )
-from pulse.quality.gates import GateFailed, GateSettings, copy_project, run_marts_gate, stale_files
+from pulse.quality import GateFailed, GateSettings, copy_project, run_marts_gate, stale_files
 from pulse.settings import Settings
 from pulse.warehouse.init import init_warehouse
 from pulse.warehouse.names import MARTS
@@ -225,17 +225,17 @@ def gated_run(
     Returns the run, its build schema and what promote did; a failed gate raises GateFailed.
     """
     settings = Settings(pg_dsn=dsn, pseudonym_key=KEY, gx_project_dir=gx_project)
-    run = pipeline.start_run(
+    run = orchestration.start_run(
         settings,
-        dag_id=pipeline.DAG_ID,
+        dag_id=orchestration.DAG_ID,
         run_id=run_id,
         interval_start=interval[0],
         interval_end=interval[1],
     )
-    pipeline.raw_gate(settings, run)
-    build = pipeline.dbt_build(settings, run)["build_schema"]
-    pipeline.marts_gate(settings, run, build)
-    promotion = pipeline.promote_build(settings, run, build)
+    orchestration.raw_gate(settings, run)
+    build = orchestration.dbt_build(settings, run)["build_schema"]
+    orchestration.marts_gate(settings, run, build)
+    promotion = orchestration.promote_build(settings, run, build)
     return run, build, promotion
 
 

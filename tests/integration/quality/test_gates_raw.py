@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from pulse.errors import PulseError
-from pulse.quality.gates import GateResult, GateSettings, copy_project, run_raw_gate
+from pulse.quality import GateResult, GateSettings, copy_project, run_raw_gate
 from pulse.settings import Settings
 
 pytestmark = pytest.mark.integration

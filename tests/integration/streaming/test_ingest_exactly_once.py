@@ -1,4 +1,4 @@
-"""Exactly-once ingest (DESIGN.md, "Ingest rules") on the real broker and a real PostgreSQL.
+"""Exactly-once ingest (docs/contracts.md, "Ingest") on the real broker and a real PostgreSQL.
 
 One seeded 20k-event dataset (with duplicates and invalid messages) is produced once per module
 and read back with a plain `assign()` consumer, which gives the expected outcome of every
@@ -338,7 +338,7 @@ def test_consumer_started_during_a_postgres_outage_waits_for_it(
     shared_settings: Settings, dataset: Dataset, local_stack: LocalStack, tmp_path: Path
 ) -> None:
     # The group join completes while PostgreSQL is down, so reading the stored offsets on
-    # assignment is what has to wait (DESIGN.md: infrastructure errors are retried).
+    # assignment is what has to wait (docs/contracts.md: infrastructure errors are retried).
     log = tmp_path / "consumer.log"
     local_stack.stop_postgres()
     try:

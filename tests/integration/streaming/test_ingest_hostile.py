@@ -1,6 +1,6 @@
 """Hostile values on the real broker, among valid events: the consumer does not crash, every valid
 event is stored, and every hostile message is a dead letter with the right reason, in Postgres and
-on the DLQ topic (DESIGN.md, "Ingest rules": NUL characters and invalid UTF-8 must not crash the
+on the DLQ topic (docs/contracts.md, "Ingest": NUL characters and invalid UTF-8 must not crash the
 loader; values over 1 MiB are `oversized`).
 """
 

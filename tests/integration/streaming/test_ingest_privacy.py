@@ -1,4 +1,5 @@
-"""Privacy at ingest (DESIGN.md, "Privacy"): a member id and free text never reach the warehouse.
+"""Privacy at ingest (docs/contracts.md, "Privacy"): member ids and free text never reach the
+warehouse.
 
 A marker is planted in member ids and in the `text` of posts, comments and ideas, in valid events
 and in invalid ones (every dead-letter reason that keeps a redacted copy, and some that keep

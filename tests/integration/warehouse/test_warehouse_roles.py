@@ -1,6 +1,6 @@
 """`pulse db init` (pulse.warehouse.init.init_warehouse): idempotent, and least privilege per role
-(DESIGN.md, "Warehouse"): pulse_ingest writes raw only, pulse_transform reads raw, pulse_bi reads
-marts only. Every statement runs under SET ROLE in a transaction that is rolled back.
+(docs/contracts.md, "Warehouse"): pulse_ingest writes raw only, pulse_transform reads raw,
+pulse_bi reads marts only. Every statement runs under SET ROLE in a transaction that is rolled back.
 """
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ import pytest
 from pydantic import ValidationError
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from pulse.local import generator
 from pulse.local.generator import (
     GeneratedMessage,
     GeneratorConfig,
+    draws,
     generate,
 )
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER
@@ -207,7 +207,7 @@ def test_fast_uuid_matches_uuid_module_for_the_same_random_bits() -> None:
     fast, reference = random.Random(7), random.Random(7)
     for _ in range(1000):
         expected = str(uuid.UUID(int=reference.getrandbits(128), version=4))
-        assert generator._uuid4(fast) == expected
+        assert draws._uuid4(fast) == expected
 
 
 def test_timestamps_are_rfc3339_with_offset_inside_the_window(

@@ -14,19 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pulse.paths import REPO_ROOT
+from pulse.paths import EXPECTATIONS_DIR, REPO_ROOT
 from pulse.publishing.promote import build_schema_name
+from pulse.quality import GateResult, GateSettings, Outcome, render_project, stale_files
 from pulse.quality import suites as quality
-from pulse.quality.gates import (
-    EXPECTATIONS_DIR,
-    GX_DIR,
-    GateResult,
-    GateSettings,
-    Outcome,
-    render_project,
-    sqlalchemy_url,
-    stale_files,
-)
+from pulse.quality.connection import sqlalchemy_url
+from pulse.quality.gx import GX_DIR
 from pulse.settings import Settings
 from pulse.warehouse.names import MARTS
 

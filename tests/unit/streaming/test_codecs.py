@@ -1,6 +1,6 @@
 """Real producers compress: the consumer must decode gzip, snappy, lz4 and zstd record batches.
 
-The local broker does not serve compressed batches (ENV-NOTES), so this goes through
+The local broker does not serve compressed batches (docs/runbook.md), so this goes through
 kafka-python's own record-batch builder and reader: the same code path the consumer's fetcher
 uses on a compressed batch from Apache Kafka. It fails when a codec library is missing.
 """

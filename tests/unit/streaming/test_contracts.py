@@ -1,4 +1,4 @@
-"""The inbound contract of `community.events.v1` (DESIGN.md, "Inbound topic"), model by model.
+"""The inbound contract of `community.events.v1` (docs/contracts.md), model by model.
 
 Pure: pydantic only. The examples are `tests/fixtures/ingest/valid_events.jsonl`, one per type.
 """
@@ -275,7 +275,8 @@ def test_required_payload_field_is_required(event_type: str, field: str) -> None
 
 
 # A value of the wrong JSON type is a schema violation: the contract types are JSON types
-# (DESIGN.md: `occurred_at` an RFC 3339 string, `schema_version` an integer, `sentiment` a number).
+# (docs/contracts.md: `occurred_at` is RFC 3339 text, `schema_version` an integer, `sentiment` a
+# number).
 WRONG_TYPES = [
     ("member_id as number", "member.joined", {"member_id": 12345}, None),
     ("member_id as object", "member.joined", {"member_id": {"id": "u1"}}, None),

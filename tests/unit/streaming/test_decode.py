@@ -1,7 +1,7 @@
 """`Decoder.decode`: one Kafka record in, an EventRow or a DeadLetter out, never an exception.
 
 Pure: no broker, no database. Checks pseudonymization, the text/sentiment rule, every dead-letter
-reason of DESIGN.md ("Ingest rules") and hostile input that must not crash the loader.
+reason of docs/contracts.md ("Ingest") and hostile input that must not crash the loader.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ MIB = 1024 * 1024
 
 
 def member_key(platform: str | None, member_id: str) -> str:
-    """DESIGN.md: HMAC-SHA256(PULSE_PSEUDONYM_KEY, "platform:member_id"), hex."""
+    """docs/contracts.md: HMAC-SHA256(PULSE_PSEUDONYM_KEY, "platform:member_id"), hex."""
     message = f"{platform or ''}:{member_id}".encode()
     return hmac.new(KEY.encode(), message, hashlib.sha256).hexdigest()
 

@@ -1,0 +1,338 @@
+"""The marts gate's suites: one per mart of the build being validated.
+
+The data source `marts_build` is connected at run time only (its connection string is a `${...}`
+reference the runner fills in memory; nothing is committed). Its table assets are the mart tables
+of one build, addressed without a schema: the gate's connection sets `search_path` to the build
+schema being validated, and only to it.
+"""
+
+from __future__ import annotations
+
+from pulse.quality.rules import (
+    Rule,
+    SuiteSpec,
+    at_most,
+    group_large_enough,
+    gxe,
+    hidden_when_suppressed,
+    in_set,
+    none_negative,
+    not_null,
+    null_together,
+    primary_key,
+    sentiment,
+    share,
+    within_interval,
+)
+
+MARTS_DATASOURCE = "marts_build"
+MARTS_CHECKPOINT = "marts_gate"
+
+_DAILY_KEY = ("community_id", "activity_date")
+_DAILY_COUNTS = (
+    "members_total",
+    "members_new",
+    "members_new_observed",
+    "members_left",
+    "members_at_start",
+    "active_members",
+    "wau",
+    "mau",
+    "posts",
+    "comments",
+    "reactions",
+    "shares",
+    "ugc_posts",
+    "brand_posts",
+    "engagements",
+)
+_DAILY_MEASURES = ("engagements_per_post", "engagement_rate", "median_first_response_minutes")
+_DAILY_SHARES = ("stickiness", "brand_voice_share", "negative_share")
+
+# MAU counts members who left during the 30 days, so it may exceed members_total (seen on clean
+# data); every member active in the window was active at some time, so MAU can never exceed the
+# community's members ever active.
+_MAU_ABOVE_EVER_ACTIVE = """select daily.community_id, daily.activity_date, daily.mau,
+    community.active_members_all_time
+from {batch} as daily
+inner join dim_community as community on community.community_id = daily.community_id
+where daily.mau > community.active_members_all_time"""
+
+
+def _mart(name: str, rules: list[Rule]) -> SuiteSpec:
+    return SuiteSpec(
+        name=f"marts_{name}", layer="marts", datasource=MARTS_DATASOURCE, asset=name, rules=rules
+    )
+
+
+def _community_daily() -> SuiteSpec:
+    return _mart(
+        "fct_community_daily",
+        [
+            *primary_key(*_DAILY_KEY),
+            not_null("is_suppressed"),
+            none_negative(_DAILY_KEY, (*_DAILY_COUNTS, *_DAILY_MEASURES)),
+            at_most(
+                "active_members",
+                "members_total",
+                "DAU <= members: whoever is active on a day is a member that day (observed "
+                "membership)",
+            ),
+            at_most("members_at_start", "members_total"),
+            at_most("members_new", "members_total"),
+            at_most("members_left", "members_total"),
+            at_most("members_new_observed", "members_new"),
+            at_most(
+                "active_members", "wau", "DAU <= WAU: the day's active members are among the week's"
+            ),
+            at_most("wau", "mau", "WAU <= MAU: the week's active members are among the month's"),
+            at_most(
+                "active_members",
+                "mau",
+                "DAU <= MAU: the day's active members are among the month's",
+            ),
+            Rule(
+                "MAU <= members ever active in the community (dim_community)",
+                lambda: gxe().UnexpectedRowsExpectation(
+                    unexpected_rows_query=_MAU_ABOVE_EVER_ACTIVE,
+                    description="MAU <= members ever active in the community",
+                ),
+                columns=("community_id", "activity_date", "mau"),
+            ),
+            at_most("ugc_posts", "posts"),
+            at_most("brand_posts", "posts"),
+            *(share(column) for column in _DAILY_SHARES),
+            sentiment("avg_sentiment"),
+            group_large_enough("active_members"),
+            hidden_when_suppressed(
+                _DAILY_KEY, (*_DAILY_COUNTS, *_DAILY_MEASURES, *_DAILY_SHARES, "avg_sentiment")
+            ),
+        ],
+    )
+
+
+def _dim_community() -> SuiteSpec:
+    figures = ("members_current", "active_members_all_time")
+    return _mart(
+        "dim_community",
+        [
+            *primary_key("community_id"),
+            not_null("is_suppressed"),
+            in_set("community_kind", ["broad", "micro"]),
+            none_negative(("community_id",), (*figures, "audience_size")),
+            at_most(
+                "members_current",
+                "active_members_all_time",
+                "members_current <= members ever active (a membership starts with a join, which "
+                "counts as active, or with an action)",
+            ),
+            group_large_enough("active_members_all_time"),
+            hidden_when_suppressed(("community_id",), figures),
+        ],
+    )
+
+
+def _brand_engagement_lift() -> SuiteSpec:
+    key = ("brand_id", "week_start")
+    counts = (
+        "micro_communities",
+        "broad_communities",
+        "micro_active_members",
+        "broad_active_members",
+        "micro_posts",
+        "broad_posts",
+        "micro_engagements",
+        "broad_engagements",
+        "micro_member_post_opportunities",
+        "broad_member_post_opportunities",
+        # Engagements are counts (a member may engage many times per post): rates, their
+        # Poisson bounds and the lift are only non-negative, never shares.
+        "micro_engagement_rate",
+        "micro_engagement_rate_lower_95",
+        "micro_engagement_rate_upper_95",
+        "broad_engagement_rate",
+        "broad_engagement_rate_lower_95",
+        "broad_engagement_rate_upper_95",
+        "lift",
+        "lift_lower_95",
+        "lift_upper_95",
+    )
+    share_and_bounds = (
+        "small_group_engagement_share",
+        "small_group_engagement_share_lower_95",
+        "small_group_engagement_share_upper_95",
+    )
+    return _mart(
+        "fct_brand_engagement_lift",
+        [
+            *primary_key(*key),
+            not_null("is_suppressed"),
+            none_negative(key, counts),
+            *within_interval(
+                "micro_engagement_rate",
+                "micro_engagement_rate_lower_95",
+                "micro_engagement_rate_upper_95",
+            ),
+            *within_interval(
+                "broad_engagement_rate",
+                "broad_engagement_rate_lower_95",
+                "broad_engagement_rate_upper_95",
+            ),
+            *within_interval("lift", "lift_lower_95", "lift_upper_95"),
+            *(
+                null_together(key, estimate, f"{estimate}_lower_95", f"{estimate}_upper_95")
+                for estimate in (
+                    "micro_engagement_rate",
+                    "broad_engagement_rate",
+                    "lift",
+                    "small_group_engagement_share",
+                )
+            ),
+            *(share(column) for column in share_and_bounds),
+            *within_interval(*share_and_bounds),
+            # A side below the threshold shows no member figure; a side shown is large enough.
+            group_large_enough("micro_active_members", where_shown=False),
+            group_large_enough("broad_active_members", where_shown=False),
+            hidden_when_suppressed(
+                key, ("lift", "lift_lower_95", "lift_upper_95", *share_and_bounds)
+            ),
+        ],
+    )
+
+
+def _member_retention() -> SuiteSpec:
+    key = ("community_id", "cohort_week", "weeks_since_join")
+    counts = ("weeks_since_join", "cohort_members", "retained_members", "still_members")
+    shares = ("retained_share", "still_member_share")
+    return _mart(
+        "fct_member_retention",
+        [
+            *primary_key(*key),
+            not_null("is_suppressed"),
+            none_negative(key, counts),
+            at_most("retained_members", "cohort_members"),
+            at_most("still_members", "cohort_members"),
+            *(share(column) for column in shares),
+            group_large_enough("cohort_members"),
+            hidden_when_suppressed(key, (*counts[1:], *shares)),
+        ],
+    )
+
+
+def _community_health() -> SuiteSpec:
+    key = ("community_id", "week_start")
+    counts = (
+        "active_members",
+        "newcomers",
+        "members_at_week_end",
+        "inactive_members",
+        "casual_members",
+        "regular_members",
+        "core_members",
+        "contributors",
+        "contributions",
+        "contributors_for_half",
+    )
+    return _mart(
+        "fct_community_health",
+        [
+            *primary_key(*key),
+            not_null("is_suppressed"),
+            none_negative(key, counts),
+            at_most("contributors_for_half", "contributors"),
+            at_most("inactive_members", "members_at_week_end"),
+            share("contributor_concentration_share"),
+            group_large_enough("active_members"),
+            hidden_when_suppressed(key, (*counts, "contributor_concentration_share")),
+        ],
+    )
+
+
+def _feedback_ideas() -> SuiteSpec:
+    key = ("community_id", "idea_id")
+    return _mart(
+        "fct_feedback_ideas",
+        [
+            *primary_key(*key),
+            not_null("is_suppressed"),
+            not_null("current_status"),
+            in_set(
+                "current_status",
+                ["accepted", "declined", "implemented", "submitted", "under_review"],
+            ),
+            none_negative(
+                key,
+                (
+                    "votes_up",
+                    "votes_down",
+                    "voters",
+                    "comments",
+                    "hours_to_first_response",
+                    "hours_to_decision",
+                ),
+            ),
+            at_most("votes_up", "voters"),
+            at_most("votes_down", "voters"),
+            share("popularity_score"),
+            sentiment("sentiment"),
+            hidden_when_suppressed(
+                key,
+                (
+                    "idea_title",
+                    "votes_up",
+                    "votes_down",
+                    "votes_net",
+                    "voters",
+                    "comments",
+                    "popularity_score",
+                    "sentiment",
+                ),
+            ),
+        ],
+    )
+
+
+def _feedback_daily() -> SuiteSpec:
+    key = ("community_id", "activity_date")
+    counts = (
+        "active_members",
+        "ideas_submitted",
+        "votes",
+        "votes_up",
+        "votes_down",
+        "ideas_accepted",
+        "ideas_implemented",
+        "ideas_declined",
+        "median_response_hours",
+    )
+    return _mart(
+        "agg_feedback_daily",
+        [
+            *primary_key(*key),
+            not_null("is_suppressed"),
+            none_negative(key, counts),
+            at_most("votes_up", "votes"),
+            at_most("votes_down", "votes"),
+            share("acceptance_rate"),
+            sentiment("avg_sentiment"),
+            group_large_enough("active_members"),
+            hidden_when_suppressed(key, (*counts, "acceptance_rate", "avg_sentiment")),
+        ],
+    )
+
+
+def marts_suites() -> list[SuiteSpec]:
+    """The marts gate: one suite per mart of the build being validated.
+
+    Returns:
+        The suites, in the order of the checkpoint's validation definitions.
+    """
+    return [
+        _dim_community(),
+        _community_daily(),
+        _brand_engagement_lift(),
+        _member_retention(),
+        _community_health(),
+        _feedback_ideas(),
+        _feedback_daily(),
+    ]

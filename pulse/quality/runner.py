@@ -1,0 +1,156 @@
+"""Running a gate: `run_raw_gate` for one data interval, `run_marts_gate` for one build.
+
+A gate run:
+1. opens the project with the data sources' connection strings filled in memory. The connection
+   is read-only and carries the run's interval as session settings (raw) or the build schema as
+   its only `search_path` (marts);
+2. runs the checkpoint, then builds Data Docs for it (once) under `gx/uncommitted/data_docs/`;
+3. adds the details the checkpoint's result leaves out (volume figures, offending rows);
+4. stores one row per expectation in `quality.validation_results` (and one per run in
+   `quality.validation_runs`), which the promote step reads to decide whether a build may go
+   live.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pulse.errors import PulseError
+from pulse.quality.checkpoint import run_checkpoint
+from pulse.quality.config import GateSettings
+from pulse.quality.connection import gate_session, sqlalchemy_url
+from pulse.quality.details import explain_volume, sample_unexpected_rows
+from pulse.quality.project import MARTS_DSN_VARIABLE, RAW_DSN_VARIABLE
+from pulse.quality.raw_suites import (
+    GUC_FUTURE_AFTER,
+    GUC_HISTORY_INTERVALS,
+    GUC_INTERVAL_END,
+    GUC_INTERVAL_START,
+    PARAM_BAND_HIGH,
+    PARAM_BAND_LOW,
+    PARAM_DEAD_LETTER_MAX,
+    PARAM_LATEST_OCCURRED_AT,
+)
+from pulse.quality.results import GateResult, describe_moment
+from pulse.quality.rules import PARAM_MIN_GROUP_SIZE
+from pulse.quality.schemas import check_schema_name, missing_marts
+from pulse.quality.store import store_result
+from pulse.timestamps import parse_moment
+
+
+def run_raw_gate(
+    dsn: str,
+    *,
+    run_id: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    gate_settings: GateSettings,
+    now: datetime | None = None,
+) -> GateResult:
+    """Validate the raw layer for one data interval and store the results.
+
+    Args:
+        dsn: warehouse connection string (a role that reads raw and writes quality).
+        run_id: the pipeline run this gate belongs to.
+        interval_start: start of the data interval (inclusive, aware).
+        interval_end: end of the data interval (exclusive, aware).
+        gate_settings: thresholds and the project folder.
+        now: the moment of validation (default: the clock); "future" is measured from it.
+
+    Returns:
+        The result; check `.success` (this function does not raise on a failed gate).
+
+    Raises:
+        PulseError: the interval is empty, or the project is missing.
+    """
+    settings = gate_settings
+    start = parse_moment(interval_start, "interval_start")
+    end = parse_moment(interval_end, "interval_end")
+    if end <= start:
+        raise PulseError(
+            f"the data interval is empty: {describe_moment(start)} to {describe_moment(end)}"
+        )
+    latest_allowed = (now or datetime.now(UTC)) + timedelta(seconds=settings.future_tolerance_s)
+    session = {
+        GUC_INTERVAL_START: start.isoformat(),
+        GUC_INTERVAL_END: end.isoformat(),
+        GUC_FUTURE_AFTER: latest_allowed.isoformat(),
+        GUC_HISTORY_INTERVALS: str(settings.volume_history_intervals),
+    }
+    result = run_checkpoint(
+        settings.project_dir,
+        layer="raw",
+        run_id=run_id,
+        environment={RAW_DSN_VARIABLE: sqlalchemy_url(dsn, gate_session(dsn, session))},
+        parameters={
+            PARAM_LATEST_OCCURRED_AT: latest_allowed,
+            PARAM_BAND_LOW: settings.volume_band_low,
+            PARAM_BAND_HIGH: settings.volume_band_high,
+            PARAM_DEAD_LETTER_MAX: settings.dead_letter_max_share,
+        },
+        interval=(start, end),
+    )
+    explain_volume(dsn, session, result)
+    store_result(dsn, result, settings.project_dir)
+    return result
+
+
+def run_marts_gate(
+    dsn: str,
+    *,
+    run_id: str,
+    build_schema: str,
+    gate_settings: GateSettings,
+) -> GateResult:
+    """Validate the marts of one build schema and store the results.
+
+    Args:
+        dsn: warehouse connection string (a role that reads the build and writes quality).
+        run_id: the pipeline run this gate belongs to.
+        build_schema: the schema dbt built the marts into (e.g. build_<run>).
+        gate_settings: thresholds and the project folder.
+
+    Returns:
+        The result; check `.success` (this function does not raise on a failed gate).
+
+    Raises:
+        PulseError: the build schema's name is not one the pipeline makes, it lacks a mart, or
+            the project is missing.
+    """
+    settings = gate_settings
+    check_schema_name(build_schema)
+    missing = missing_marts(dsn, build_schema)
+    if missing:
+        raise PulseError(f"build schema {build_schema} lacks marts: {', '.join(missing)}")
+    result = run_checkpoint(
+        settings.project_dir,
+        layer="marts",
+        run_id=run_id,
+        environment={
+            MARTS_DSN_VARIABLE: sqlalchemy_url(
+                dsn, gate_session(dsn, {"search_path": build_schema})
+            )
+        },
+        parameters={PARAM_MIN_GROUP_SIZE: settings.min_group_size},
+        build_schema=build_schema,
+    )
+    sample_unexpected_rows(dsn, build_schema, result)
+    store_result(dsn, result, settings.project_dir)
+    return result
+
+
+def default_interval(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """Yesterday, UTC: the interval a daily run validates.
+
+    Args:
+        now: the moment "today" is taken from (default: the clock).
+
+    Returns:
+        (start, end): the previous UTC midnight-to-midnight day.
+    """
+    today = (
+        (now or datetime.now(UTC))
+        .astimezone(UTC)
+        .replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    return today - timedelta(days=1), today
