@@ -25,10 +25,11 @@ import psycopg
 from _warehouse import add_common_arguments, bench_warehouse
 from psycopg import sql
 
+from pulse import quality as gates
 from pulse.local.generator import GeneratorConfig, generate
 from pulse.orchestration.dbt import run_dbt
 from pulse.publishing.promote import build_schema_name, promote
-from pulse.quality import gates
+from pulse.quality.gx import import_gx
 from pulse.settings import Settings
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
@@ -109,7 +110,7 @@ def main() -> int:
         day = (last_day, last_day + timedelta(days=1))
 
         print("timings:")
-        timed("import great_expectations (once per process)", results, gates._gx)
+        timed("import great_expectations (once per process)", results, import_gx)
         whole = (end - timedelta(days=args.days), end)
         for label, (start, stop) in (
             ("raw gate, one day", day),

@@ -35,7 +35,7 @@ def report(
     """Write a self-contained HTML report with charts of what BI sees (marts, read as pulse_bi)."""
     from pathlib import Path
 
-    from pulse.report.html import build_report
+    from pulse.report import build_report
     from pulse.runtime import warehouse_dsn
 
     settings = load_settings()

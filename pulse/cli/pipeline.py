@@ -51,7 +51,7 @@ def validate(
     """Run a quality gate (Great Expectations); exit 1 with a summary of what failed."""
     from datetime import UTC, datetime, timedelta
 
-    from pulse.quality.gates import GateSettings, default_interval, run_marts_gate, run_raw_gate
+    from pulse.quality import GateSettings, default_interval, run_marts_gate, run_raw_gate
     from pulse.runtime import warehouse_dsn
 
     if layer not in ("raw", "marts"):

@@ -275,7 +275,7 @@ def run_demo(
     from pulse.local.generator import GeneratorConfig, expected_messages, generate, produce
     from pulse.local.stack import LocalStack
     from pulse.orchestration import run_once
-    from pulse.report.html import build_report
+    from pulse.report import build_report
     from pulse.runtime import ingest_config, resolve_endpoints
     from pulse.warehouse.init import init_warehouse
     from streaming.consumer import IngestConsumer

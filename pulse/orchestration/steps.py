@@ -33,7 +33,7 @@ from pulse.orchestration.runs import RecordedStep, RunContext
 from pulse.publishing.alerts import AlertThresholds
 from pulse.publishing.promote import PromoteRefused, promote
 from pulse.publishing.publish import publish_interval
-from pulse.quality.gates import GateFailed, GateSettings, run_marts_gate, run_raw_gate
+from pulse.quality import GateFailed, GateSettings, run_marts_gate, run_raw_gate
 from pulse.runtime import kafka_bootstrap, warehouse_dsn
 from pulse.settings import Settings
 from pulse.warehouse.locks import rebuild_lock

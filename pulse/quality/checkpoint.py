@@ -20,9 +20,11 @@ from urllib.parse import unquote
 
 from pulse.errors import PulseError
 from pulse.quality.gx import GX_DIR, import_gx
+from pulse.quality.marts_suites import MARTS_CHECKPOINT
+from pulse.quality.raw_suites import RAW_CHECKPOINT
 from pulse.quality.results import GateResult, Outcome, jsonable
 from pulse.quality.rules import Layer
-from pulse.quality.suites import MARTS_CHECKPOINT, RAW_CHECKPOINT, all_suites
+from pulse.quality.suites import all_suites
 
 logger = logging.getLogger(__name__)
 

@@ -22,14 +22,10 @@ from typing import Any
 
 from pulse.paths import EXPECTATIONS_DIR
 from pulse.quality.gx import GX_DIR, import_gx
-from pulse.quality.suites import (
-    BATCH_DEFINITION,
-    MARTS_CHECKPOINT,
-    MARTS_DATASOURCE,
-    RAW_CHECKPOINT,
-    RAW_DATASOURCE,
-    all_suites,
-)
+from pulse.quality.marts_suites import MARTS_CHECKPOINT, MARTS_DATASOURCE
+from pulse.quality.raw_suites import RAW_CHECKPOINT, RAW_DATASOURCE
+from pulse.quality.rules import BATCH_DEFINITION
+from pulse.quality.suites import all_suites
 
 # The variables the data sources' connection strings refer to (`${...}`).
 RAW_DSN_VARIABLE = "PULSE_GX_RAW_DSN"

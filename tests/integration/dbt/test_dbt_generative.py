@@ -53,8 +53,7 @@ from pulse.errors import PulseError
 from pulse.orchestration.dbt import run_dbt
 from pulse.orchestration.steps import dbt_build_args
 from pulse.publishing.promote import build_schema_name
-from pulse.quality import GateResult, GateSettings, Outcome, copy_project, run_marts_gate
-from pulse.quality import suites as quality
+from pulse.quality import GateResult, GateSettings, Outcome, copy_project, rules, run_marts_gate
 from pulse.settings import Settings
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, CommunityUpserted
 from streaming.decode import Decoder, EventRow
@@ -144,7 +143,7 @@ def streams_of(rows: Iterable[dict[str, Any]], known: set[str]) -> Counter[str]:
 def _parameter(value: Any, gate_settings: GateSettings) -> Any:
     if isinstance(value, dict) and "$PARAMETER" in value:
         name = value["$PARAMETER"]
-        if name == quality.PARAM_MIN_GROUP_SIZE:
+        if name == rules.PARAM_MIN_GROUP_SIZE:
             return gate_settings.min_group_size
         raise KeyError(name)
     return value

@@ -35,7 +35,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from pulse.paths import REPO_ROOT
-from pulse.report.html import COLUMNS_READ, ReportError, build_report
+from pulse.report import COLUMNS_READ, ReportError, build_report
 from pulse.settings import Settings
 
 pytestmark = [pytest.mark.integration]
@@ -423,7 +423,7 @@ def test_report_on_the_real_pipeline_over_generated_events(pg_dsn: str, tmp_path
     from pulse.local.generator import GeneratorConfig, generate
     from pulse.orchestration.dbt import run_dbt
     from pulse.publishing.promote import promote
-    from pulse.quality.gates import GateSettings, copy_project, run_marts_gate
+    from pulse.quality import GateSettings, copy_project, run_marts_gate
     from streaming.decode import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, Decoder, EventRow
     from streaming.privacy import Pseudonymizer
 

@@ -16,8 +16,17 @@ import yaml
 
 from pulse.paths import EXPECTATIONS_DIR, REPO_ROOT
 from pulse.publishing.promote import build_schema_name
-from pulse.quality import GateResult, GateSettings, Outcome, render_project, stale_files
-from pulse.quality import suites as quality
+from pulse.quality import (
+    GateResult,
+    GateSettings,
+    Outcome,
+    marts_suites,
+    raw_suites,
+    render_project,
+    rules,
+    stale_files,
+    suites,
+)
 from pulse.quality.connection import sqlalchemy_url
 from pulse.quality.gx import GX_DIR
 from pulse.settings import Settings
@@ -42,12 +51,12 @@ def test_builder_output_is_the_same_twice(rendered: dict[str, str]) -> None:
 def test_project_has_suites_validation_definitions_and_both_checkpoints(
     rendered: dict[str, str],
 ) -> None:
-    suites = {spec.name for spec in quality.all_suites()}
-    assert {f"{GX_DIR}/expectations/{name}.json" for name in suites} <= set(rendered)
-    assert {f"{GX_DIR}/validation_definitions/{name}.json" for name in suites} <= set(rendered)
+    names = {spec.name for spec in suites.all_suites()}
+    assert {f"{GX_DIR}/expectations/{name}.json" for name in names} <= set(rendered)
+    assert {f"{GX_DIR}/validation_definitions/{name}.json" for name in names} <= set(rendered)
     assert {
-        f"{GX_DIR}/checkpoints/{quality.RAW_CHECKPOINT}.json",
-        f"{GX_DIR}/checkpoints/{quality.MARTS_CHECKPOINT}.json",
+        f"{GX_DIR}/checkpoints/{raw_suites.RAW_CHECKPOINT}.json",
+        f"{GX_DIR}/checkpoints/{marts_suites.MARTS_CHECKPOINT}.json",
         f"{GX_DIR}/great_expectations.yml",
     } <= set(rendered)
 
@@ -72,7 +81,7 @@ def _dbt_contract_columns() -> dict[str, set[str]]:
     return columns
 
 
-def _columns_named(spec: quality.SuiteSpec) -> set[str]:
+def _columns_named(spec: rules.SuiteSpec) -> set[str]:
     named: set[str] = set()
     for rule, expectation in zip(spec.rules, spec.expectations(), strict=True):
         named.update(rule.columns)
@@ -86,7 +95,7 @@ def _columns_named(spec: quality.SuiteSpec) -> set[str]:
 
 def test_marts_suites_cover_every_mart_and_name_only_contract_columns() -> None:
     contracts = _dbt_contract_columns()
-    specs = quality.marts_suites()
+    specs = marts_suites.marts_suites()
     assert sorted(spec.asset for spec in specs) == sorted(MARTS)
     for spec in specs:
         assert spec.asset in contracts, f"no dbt yml entry for {spec.asset}"
@@ -95,7 +104,7 @@ def test_marts_suites_cover_every_mart_and_name_only_contract_columns() -> None:
 
 
 def test_every_expectation_states_its_rule_in_words() -> None:
-    for spec in quality.all_suites():
+    for spec in suites.all_suites():
         for expectation in spec.expectations():
             assert expectation.notes and len(expectation.notes) > 10
 
@@ -103,7 +112,7 @@ def test_every_expectation_states_its_rule_in_words() -> None:
 def test_raw_suite_accepts_exactly_the_contract_event_types() -> None:
     from streaming.contracts import EVENT_TYPES
 
-    [events, _] = quality.raw_suites()
+    [events, _] = raw_suites.raw_suites()
     [in_set] = [
         e
         for e in events.expectations()
@@ -159,7 +168,7 @@ def test_gate_settings_follow_settings_fields() -> None:
 def _outcome(number: int) -> Outcome:
     return Outcome(
         suite="raw_events",
-        data_asset=quality.RAW_EVENTS_ASSET,
+        data_asset=raw_suites.RAW_EVENTS_ASSET,
         expectation="expect_column_values_to_be_unique",
         column="event_id",
         rule=f"rule {number}",
@@ -182,7 +191,7 @@ def test_summary_fits_one_screen_and_says_where_the_details_are() -> None:
         validation_run_id=uuid.uuid4(),
         run_id="manual__x",
         layer="raw",
-        checkpoint=quality.RAW_CHECKPOINT,
+        checkpoint=raw_suites.RAW_CHECKPOINT,
         success=False,
         outcomes=[_outcome(n) for n in range(30)],
         started_at=datetime(2026, 1, 3, tzinfo=UTC),

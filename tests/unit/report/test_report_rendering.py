@@ -12,9 +12,9 @@ import yaml
 
 from pulse.paths import REPO_ROOT
 from pulse.publishing.alerts import AlertThresholds
+from pulse.report import COLUMNS_READ, ReportData, ReportSummary, render_report
 from pulse.report import svg as charts
-from pulse.report.html import (
-    COLUMNS_READ,
+from pulse.report.data import (
     Alert,
     BrandVoice,
     Community,
@@ -22,14 +22,10 @@ from pulse.report.html import (
     DeadLetterReason,
     Idea,
     LiftWeek,
-    ReportData,
-    ReportSummary,
     RetentionPoint,
     WeeklyEngagement,
-    computed_alerts,
-    pooled_brand_voice,
-    render_report,
 )
+from pulse.report.derived import computed_alerts, pooled_brand_voice
 from pulse.settings import Settings
 
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"

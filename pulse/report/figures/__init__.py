@@ -1,0 +1,32 @@
+"""The report's figures, one module per theme: each builds `Figure`s from a `ReportData`.
+
+`engagement`, `retention`, `voice`, `feedback`, `sentiment` and `quality` hold the figures;
+`layout` frames them in HTML, `communities` labels and colours communities and brands, and
+`numbers` words shares and durations.
+"""
+
+from __future__ import annotations
+
+from pulse.report.figures.engagement import (
+    engagement_rate_figure,
+    lift_figure,
+    micro_vs_broad_figure,
+)
+from pulse.report.figures.feedback import feedback_figures
+from pulse.report.figures.layout import Figure
+from pulse.report.figures.quality import dead_letters_figure
+from pulse.report.figures.retention import retention_figure
+from pulse.report.figures.sentiment import sentiment_figure
+from pulse.report.figures.voice import brand_voice_figure
+
+__all__ = [
+    "Figure",
+    "brand_voice_figure",
+    "dead_letters_figure",
+    "engagement_rate_figure",
+    "feedback_figures",
+    "lift_figure",
+    "micro_vs_broad_figure",
+    "retention_figure",
+    "sentiment_figure",
+]
