@@ -36,8 +36,8 @@ post_responses as (
     inner join comments
         on posts.community_id = comments.community_id
         and posts.post_id = comments.post_id
-        and comments.member_key <> posts.member_key
-        and comments.created_at >= posts.created_at
+        and posts.member_key <> comments.member_key
+        and posts.created_at <= comments.created_at
     group by posts.community_id, posts.post_id
 
 ),
@@ -73,7 +73,7 @@ idea_responses as (
             on ideas.community_id = comments.community_id
             and ideas.idea_id = comments.post_id
             and comments.is_brand_voice
-            and comments.created_at >= ideas.submitted_at
+            and ideas.submitted_at <= comments.created_at
 
     ) as responses
     group by community_id, idea_id

@@ -2,7 +2,12 @@ with
 
 joins as (
 
-    select community_id, member_key, occurred_on as activity_date, occurred_at as activity_at
+    select
+        community_id,
+        member_key,
+        occurred_on as activity_date,
+        occurred_at as activity_at,
+        'joined' as activity_type
     from {{ ref('stg_pulse__memberships') }}
     where membership_action = 'joined'
 
@@ -10,14 +15,24 @@ joins as (
 
 posts as (
 
-    select community_id, member_key, created_on as activity_date, created_at as activity_at
+    select
+        community_id,
+        member_key,
+        created_on as activity_date,
+        created_at as activity_at,
+        'posted' as activity_type
     from {{ ref('stg_pulse__posts') }}
 
 ),
 
 comments as (
 
-    select community_id, member_key, created_on as activity_date, created_at as activity_at
+    select
+        community_id,
+        member_key,
+        created_on as activity_date,
+        created_at as activity_at,
+        'commented' as activity_type
     from {{ ref('stg_pulse__comments') }}
 
 ),
@@ -25,7 +40,12 @@ comments as (
 -- Taking a reaction back is not engagement; adding one is.
 reactions as (
 
-    select community_id, member_key, reacted_on as activity_date, reacted_at as activity_at
+    select
+        community_id,
+        member_key,
+        reacted_on as activity_date,
+        reacted_at as activity_at,
+        'reacted' as activity_type
     from {{ ref('stg_pulse__reactions') }}
     where reaction_action = 'added'
 
@@ -33,40 +53,41 @@ reactions as (
 
 shares as (
 
-    select community_id, member_key, shared_on as activity_date, shared_at as activity_at
+    select
+        community_id,
+        member_key,
+        shared_on as activity_date,
+        shared_at as activity_at,
+        'shared' as activity_type
     from {{ ref('stg_pulse__shares') }}
 
 ),
 
-ideas as (
+feedback_actions as (
 
-    select community_id, member_key, submitted_on as activity_date, submitted_at as activity_at
-    from {{ ref('stg_pulse__ideas') }}
-
-),
-
-votes as (
-
-    select community_id, member_key, voted_on as activity_date, voted_at as activity_at
-    from {{ ref('stg_pulse__idea_votes') }}
+    select
+        community_id,
+        member_key,
+        acted_on as activity_date,
+        acted_at as activity_at,
+        action_type as activity_type
+    from {{ ref('int_feedback_actions_unioned') }}
 
 ),
 
 activities as (
 
-    select *, 'joined' as activity_type from joins
+    select * from joins
     union all
-    select *, 'posted' from posts
+    select * from posts
     union all
-    select *, 'commented' from comments
+    select * from comments
     union all
-    select *, 'reacted' from reactions
+    select * from reactions
     union all
-    select *, 'shared' from shares
+    select * from shares
     union all
-    select *, 'submitted' from ideas
-    union all
-    select *, 'voted' from votes
+    select * from feedback_actions
 
 ),
 

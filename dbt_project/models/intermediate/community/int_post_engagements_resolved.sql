@@ -25,6 +25,7 @@ shares as (
 engagements as (
 
     select
+        event_id,
         community_id,
         post_id,
         'comment' as engagement_type,
@@ -36,24 +37,26 @@ engagements as (
     union all
 
     select
+        event_id,
         community_id,
-        target_id,
-        'reaction',
-        reaction_delta,
-        reacted_at,
-        reacted_on
+        target_id as post_id,
+        'reaction' as engagement_type,
+        reaction_delta as engagement_delta,
+        reacted_at as engaged_at,
+        reacted_on as engaged_on
     from reactions
     where target_type = 'post'
 
     union all
 
     select
+        reactions.event_id,
         reactions.community_id,
         comments.post_id,
-        'reaction',
-        reactions.reaction_delta,
-        reactions.reacted_at,
-        reactions.reacted_on
+        'reaction' as engagement_type,
+        reactions.reaction_delta as engagement_delta,
+        reactions.reacted_at as engaged_at,
+        reactions.reacted_on as engaged_on
     from reactions
     inner join comments
         on reactions.community_id = comments.community_id
@@ -63,12 +66,13 @@ engagements as (
     union all
 
     select
+        event_id,
         community_id,
         post_id,
-        'share',
-        1,
-        shared_at,
-        shared_on
+        'share' as engagement_type,
+        1 as engagement_delta,
+        shared_at as engaged_at,
+        shared_on as engaged_on
     from shares
 
 ),
@@ -77,6 +81,7 @@ final as (
 
     select
         -- ids
+        event_id,
         community_id,
         -- The thread: a post, or on a feedback portal an idea.
         post_id,

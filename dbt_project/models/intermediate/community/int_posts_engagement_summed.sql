@@ -27,7 +27,8 @@ per_post as (
         greatest(
             coalesce(sum(engagement_delta) filter (where engagement_type = 'reaction'), 0), 0
         ) as reactions,
-        count(*) filter (where engagement_type = 'share') as shares
+        count(*) filter (where engagement_type = 'share') as shares,
+        max(engaged_on) as last_engaged_on
     from engagements
     group by community_id, post_id
 
@@ -62,7 +63,10 @@ final as (
         -- timestamps
         posts.created_at,
         posts.created_on,
-        posts.created_week
+        posts.created_week,
+        -- A post's engagement counts on the post's day: fct_community_daily rebuilds that day
+        -- when the post is engaged with again.
+        per_post.last_engaged_on
 
     from posts
     left join per_post

@@ -3,7 +3,8 @@ with
 communities as (
 
     select * from {{ ref('stg_pulse__communities') }}
-    where brand_id is not null
+    where
+        brand_id is not null
         and community_kind in ('micro', 'broad')
 
 ),
@@ -68,8 +69,8 @@ members_at_week_start as (
     from community_weeks
     inner join memberships
         on community_weeks.community_id = memberships.community_id
-        and memberships.started_on < community_weeks.week_start
-        and (memberships.ended_on is null or memberships.ended_on >= community_weeks.week_start)
+        and community_weeks.week_start > memberships.started_on
+        and (memberships.ended_on is null or community_weeks.week_start <= memberships.ended_on)
     group by community_weeks.community_id, community_weeks.week_start
 
 ),
@@ -166,7 +167,10 @@ screened as (
         case when not micro_suppressed then micro_opportunities end as micro_opportunities,
         case when not broad_suppressed then broad_opportunities end as broad_opportunities,
         -- Comparisons need both sides present and shown.
-        not coalesce(micro_suppressed, true) and not coalesce(broad_suppressed, true) as is_comparable
+        (
+            not coalesce(micro_suppressed, true)
+            and not coalesce(broad_suppressed, true)
+        ) as is_comparable
     from brand_weeks
 
 ),
@@ -190,9 +194,10 @@ rated as (
             as broad_engagement_rate_upper_95,
         -- From the counts, not from the rounded rates; like the rates, only with exposure on
         -- both sides.
-        case when micro_opportunities > 0 and broad_opportunities > 0 then
-            {{ ratio('micro_engagements::numeric * broad_opportunities',
-                     'broad_engagements::numeric * micro_opportunities', 4) }}
+        case
+            when micro_opportunities > 0 and broad_opportunities > 0
+                then {{ ratio('micro_engagements::numeric * broad_opportunities',
+                              'broad_engagements::numeric * micro_opportunities', 4) }}
         end as lift_estimate,
         {{ poisson_ratio_bound('micro_engagements', 'micro_opportunities',
                                'broad_engagements', 'broad_opportunities', 'lower') }}
@@ -226,25 +231,32 @@ final as (
         broad_engagements::integer as broad_engagements,
         micro_opportunities::bigint as micro_member_post_opportunities,
         broad_opportunities::bigint as broad_member_post_opportunities,
-        micro_engagement_rate::numeric(14,6) as micro_engagement_rate,
-        micro_engagement_rate_lower_95::numeric(14,6) as micro_engagement_rate_lower_95,
-        micro_engagement_rate_upper_95::numeric(14,6) as micro_engagement_rate_upper_95,
-        broad_engagement_rate::numeric(14,6) as broad_engagement_rate,
-        broad_engagement_rate_lower_95::numeric(14,6) as broad_engagement_rate_lower_95,
-        broad_engagement_rate_upper_95::numeric(14,6) as broad_engagement_rate_upper_95,
-        (case when is_comparable then lift_estimate end)::numeric(20,4) as lift,
-        (case when is_comparable then lift_lower_estimate end)::numeric(20,4) as lift_lower_95,
-        (case when is_comparable then lift_upper_estimate end)::numeric(20,4) as lift_upper_95,
+        micro_engagement_rate::numeric(14, 6) as micro_engagement_rate,
+        micro_engagement_rate_lower_95::numeric(14, 6) as micro_engagement_rate_lower_95,
+        micro_engagement_rate_upper_95::numeric(14, 6) as micro_engagement_rate_upper_95,
+        broad_engagement_rate::numeric(14, 6) as broad_engagement_rate,
+        broad_engagement_rate_lower_95::numeric(14, 6) as broad_engagement_rate_lower_95,
+        broad_engagement_rate_upper_95::numeric(14, 6) as broad_engagement_rate_upper_95,
+        (case when is_comparable then lift_estimate end)::numeric(20, 4) as lift,
+        (case when is_comparable then lift_lower_estimate end)::numeric(20, 4) as lift_lower_95,
+        (case when is_comparable then lift_upper_estimate end)::numeric(20, 4) as lift_upper_95,
         -- A brand without broad communities has all its engagement in small groups: share 1.
-        (case when not is_suppressed
-            then {{ ratio('coalesce(micro_engagements, 0)', 'all_engagements', 6) }}
-        end)::numeric(14,6) as small_group_engagement_share,
-        (case when not is_suppressed
-            then {{ wilson_bound('coalesce(micro_engagements, 0)', 'all_engagements', 'lower') }}
-        end)::numeric(14,6) as small_group_engagement_share_lower_95,
-        (case when not is_suppressed
-            then {{ wilson_bound('coalesce(micro_engagements, 0)', 'all_engagements', 'upper') }}
-        end)::numeric(14,6) as small_group_engagement_share_upper_95
+        (case
+            when not is_suppressed
+                then {{ ratio('coalesce(micro_engagements, 0)', 'all_engagements', 6) }}
+        end)::numeric(14, 6) as small_group_engagement_share,
+        (case
+            when not is_suppressed
+                then {{ wilson_bound(
+                    'coalesce(micro_engagements, 0)', 'all_engagements', 'lower'
+                ) }}
+        end)::numeric(14, 6) as small_group_engagement_share_lower_95,
+        (case
+            when not is_suppressed
+                then {{ wilson_bound(
+                    'coalesce(micro_engagements, 0)', 'all_engagements', 'upper'
+                ) }}
+        end)::numeric(14, 6) as small_group_engagement_share_upper_95
 
     from rated
 

@@ -76,7 +76,7 @@ contributors_ranked as (
         contributions,
         sum(contributions) over (
             partition by community_id, week_start
-            order by contributions desc, member_key
+            order by contributions desc, member_key asc
             rows between unbounded preceding and current row
         ) - contributions as contributions_before,
         sum(contributions) over (partition by community_id, week_start) as week_contributions
@@ -194,7 +194,7 @@ final as (
         {{ unless_suppressed('contributors') }}::integer as contributors,
         {{ unless_suppressed('contributions') }}::integer as contributions,
         {{ unless_suppressed('contributors_for_half') }}::integer as contributors_for_half,
-        {{ unless_suppressed(ratio('contributors_for_half', 'contributors', 4)) }}::numeric(12,4)
+        {{ unless_suppressed(ratio('contributors_for_half', 'contributors', 4)) }}::numeric(12, 4)
             as contributor_concentration_share
 
     from measured

@@ -87,7 +87,7 @@ retained as (
     inner join active_weeks
         on cohort_members.community_id = active_weeks.community_id
         and cohort_members.member_key = active_weeks.member_key
-        and active_weeks.activity_week >= cohort_members.cohort_week
+        and cohort_members.cohort_week <= active_weeks.activity_week
     group by cohort_members.community_id, cohort_members.cohort_week, active_weeks.activity_week
 
 ),
@@ -167,10 +167,10 @@ final as (
         -- measures (null when the cohort is smaller than the minimum group size)
         {{ unless_suppressed('cohort_members') }}::integer as cohort_members,
         {{ unless_suppressed('active_members') }}::integer as retained_members,
-        {{ unless_suppressed(ratio('active_members', 'cohort_members', 4)) }}::numeric(12,4)
+        {{ unless_suppressed(ratio('active_members', 'cohort_members', 4)) }}::numeric(12, 4)
             as retained_share,
         {{ unless_suppressed('still_members') }}::integer as still_members,
-        {{ unless_suppressed(ratio('still_members', 'cohort_members', 4)) }}::numeric(12,4)
+        {{ unless_suppressed(ratio('still_members', 'cohort_members', 4)) }}::numeric(12, 4)
             as still_member_share
 
     from cohorts

@@ -33,9 +33,11 @@ member_days as (
 -- Feedback portals only: communities where at least one idea was submitted.
 portal_days as (
 
-    select spine.community_id, spine.activity_date
+    select
+        spine.community_id,
+        spine.activity_date
     from spine
-    where spine.community_id in (select community_id from ideas)
+    where spine.community_id in (select ideas.community_id from ideas)
 
 ),
 
@@ -160,11 +162,12 @@ final as (
         {{ unless_suppressed('ideas_implemented') }}::integer as ideas_implemented,
         {{ unless_suppressed('ideas_declined') }}::integer as ideas_declined,
         -- Of the day's decisions, the share that said yes.
-        {{ unless_suppressed(ratio('ideas_accepted', 'ideas_accepted + ideas_declined', 4)) }}::numeric(12,4)
-            as acceptance_rate,
-        {{ unless_suppressed('round(median_response_hours::numeric, 2)') }}::numeric(14,2)
+        {{ unless_suppressed(
+            ratio('ideas_accepted', 'ideas_accepted + ideas_declined', 4)
+        ) }}::numeric(12, 4) as acceptance_rate,
+        {{ unless_suppressed('round(median_response_hours::numeric, 2)') }}::numeric(14, 2)
             as median_response_hours,
-        {{ unless_suppressed('round(avg_sentiment::numeric, 4)') }}::numeric(12,4) as avg_sentiment
+        {{ unless_suppressed('round(avg_sentiment::numeric, 4)') }}::numeric(12, 4) as avg_sentiment
 
     from measured
 

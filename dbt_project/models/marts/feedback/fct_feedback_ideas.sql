@@ -60,12 +60,12 @@ final as (
         -- many votes of the same share, so one lucky up vote does not top the list.
         {{ unless_suppressed(
             'coalesce(' ~ wilson_bound('votes_up', 'votes_up + votes_down', 'lower', scale=4) ~ ', 0)'
-        ) }}::numeric(12,4) as popularity_score,
-        {{ unless_suppressed('round(sentiment::numeric, 4)') }}::numeric(12,4) as sentiment,
+        ) }}::numeric(12, 4) as popularity_score,
+        {{ unless_suppressed('round(sentiment::numeric, 4)') }}::numeric(12, 4) as sentiment,
         round(
             (extract(epoch from first_response_at - submitted_at) / 3600)::numeric, 2
-        )::numeric(14,2) as hours_to_first_response,
-        round((extract(epoch from decided_at - submitted_at) / 3600)::numeric, 2)::numeric(14,2)
+        )::numeric(14, 2) as hours_to_first_response,
+        round((extract(epoch from decided_at - submitted_at) / 3600)::numeric, 2)::numeric(14, 2)
             as hours_to_decision,
 
         -- timestamps

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('base_pulse__events') }}
+    select * from {{ ref('base_pulse__events_retained') }}
     where event_type = 'comment.created'
 
 ),
@@ -55,6 +55,7 @@ final as (
 
     select
         -- ids
+        event_id,
         comment_id,
         post_id,
         parent_comment_id,

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('base_pulse__events') }}
+    select * from {{ ref('base_pulse__events_retained') }}
     where event_type = 'community.upserted'
 
 ),
@@ -55,7 +55,7 @@ latest_audience as (
         upserted_at as audience_size_reported_at
     from renamed
     where audience_size is not null
-    order by community_id, upserted_at desc, event_id desc
+    order by community_id asc, upserted_at desc, event_id desc
 
 ),
 

@@ -1,13 +1,14 @@
 -- What an erasure changed, without saying whose: the communities an erased member was active in
 -- and from which day. Daily facts use it to rebuild those days, so an incremental run after an
--- erasure equals a full rebuild. This model reads raw directly (base_pulse__events has already
--- dropped the member) and never outputs a member_key.
+-- erasure equals a full rebuild. It reads the ephemeral base_pulse__events (the erased members
+-- are gone from base_pulse__events_retained) and never outputs a member_key; rows of members
+-- erased on the same day are merged, so not even their number shows.
 
 with
 
-source as (
+events as (
 
-    select * from {{ source('pulse', 'community_events') }}
+    select * from {{ ref('base_pulse__events') }}
 
 ),
 
@@ -16,11 +17,8 @@ erasures as (
     select
         member_key,
         -- An erasure replayed or delivered late still reopens the days it changes.
-        max(greatest(
-            (occurred_at at time zone 'UTC')::date,
-            (ingested_at at time zone 'UTC')::date
-        )) as erasure_recorded_on
-    from source
+        max(greatest(occurred_on, (ingested_at at time zone 'UTC')::date)) as erasure_recorded_on
+    from events
     where event_type = 'member.erased'
     group by member_key
 
@@ -29,14 +27,14 @@ erasures as (
 erased_activity as (
 
     select
-        source.community_id,
+        events.community_id,
         erasures.erasure_recorded_on,
-        min((source.occurred_at at time zone 'UTC')::date) as first_erased_activity_on
-    from source
+        min(events.occurred_on) as first_erased_activity_on
+    from events
     inner join erasures
-        on source.member_key = erasures.member_key
-    where source.event_type <> 'member.erased'
-    group by source.community_id, erasures.member_key, erasures.erasure_recorded_on
+        on events.member_key = erasures.member_key
+    where events.event_type <> 'member.erased'
+    group by events.community_id, erasures.erasure_recorded_on
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('base_pulse__events') }}
+    select * from {{ ref('base_pulse__events_retained') }}
     where event_type = 'feedback.submitted'
 
 ),
@@ -52,6 +52,7 @@ final as (
 
     select
         -- ids
+        event_id,
         idea_id,
         community_id,
         member_key,

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('base_pulse__events') }}
+    select * from {{ ref('base_pulse__events_retained') }}
     where event_type = 'post.created'
 
 ),
@@ -25,8 +25,8 @@ renamed as (
 
         -- measures
         -- tags is optional and may arrive as JSON null.
-        case
-            when jsonb_typeof(payload -> 'tags') = 'array' then jsonb_array_length(payload -> 'tags')
+        case jsonb_typeof(payload -> 'tags')
+            when 'array' then jsonb_array_length(payload -> 'tags')
             else 0
         end as tag_count,
         sentiment,
@@ -60,6 +60,7 @@ final as (
 
     select
         -- ids
+        event_id,
         post_id,
         community_id,
         member_key,

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('base_pulse__events') }}
+    select * from {{ ref('base_pulse__events_retained') }}
     where event_type = 'content.shared'
 
 ),

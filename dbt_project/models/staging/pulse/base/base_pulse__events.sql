@@ -1,4 +1,8 @@
--- Every staging model reads events through here, so the erasure rule is written once.
+-- The one model that reads the raw events: every event, renamed, erased members included.
+-- Ephemeral, so those rows are never stored: base_pulse__events_retained drops the erased members
+-- before anything is written, and stg_pulse__erasures needs them to know which days an erasure
+-- changed.
+{{ config(materialized='ephemeral') }}
 
 with
 
@@ -8,47 +12,32 @@ source as (
 
 ),
 
--- An erasure removes everything the member ever sent, whenever the erasure arrived (even after
--- the events it erases), including the member.erased event itself.
-erased_members as (
-
-    select distinct member_key
-    from source
-    where event_type = 'member.erased'
-
-),
-
 renamed as (
 
     select
         -- ids
-        source.event_id,
-        source.community_id,
-        source.member_key,
+        event_id,
+        community_id,
+        member_key,
 
         -- dimensions
-        source.event_type,
-        source.platform,
-        source.payload,
-        source.sentiment_source,
+        event_type,
+        platform,
+        payload,
+        sentiment_source,
 
         -- measures
-        source.sentiment,
-        source.text_length,
+        sentiment,
+        text_length,
 
         -- timestamps
-        source.occurred_at,
+        occurred_at,
         -- Days and weeks are UTC whatever the session time zone, weeks start on Monday.
-        (source.occurred_at at time zone 'UTC')::date as occurred_on,
-        date_trunc('week', source.occurred_at at time zone 'UTC')::date as occurred_week,
-        source.ingested_at
+        (occurred_at at time zone 'UTC')::date as occurred_on,
+        date_trunc('week', occurred_at at time zone 'UTC')::date as occurred_week,
+        ingested_at
 
     from source
-    where not exists (
-        select 1
-        from erased_members
-        where erased_members.member_key = source.member_key
-    )
 
 )
 
