@@ -8,19 +8,31 @@ STAMP := $(VENV)/.installed
 
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
-export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export AIRFLOW__USAGE_DATA_COLLECTION__ENABLED := False
 
-.PHONY: install test lint format demo schemas bench clean
+.PHONY: install lock test lint format demo schemas bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every version comes from the lock (constraints.txt), and the install fails if anything resolved
+# differently; `make lock` rewrites the lock after a change to pyproject.toml's dependencies.
+PIP_VERSION := 26.3
+EXTRAS := local,pipeline,dev
+
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	$(BIN)/python scripts/check_lock.py
 	touch $(STAMP)
+
+lock:
+	$(PYTHON) -m pip install --quiet --target $(VENV)/.uv uv==0.9.5
+	PYTHONPATH=$(VENV)/.uv $(PYTHON) -m uv pip compile pyproject.toml --all-extras \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet -o constraints.txt.new
+	{ sed -n '1,4p' constraints.txt; cat constraints.txt.new; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt && rm -f constraints.txt.new
 
 # lint-imports checks the architecture's import contracts (pyproject.toml). The SQL lint compiles
 # the dbt project, which needs a warehouse: the script starts a throwaway embedded PostgreSQL

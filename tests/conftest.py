@@ -23,7 +23,6 @@ from pulse.warehouse.init import init_warehouse
 # Privacy-minded defaults for every tool the tests start.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 os.environ.setdefault("AIRFLOW__USAGE_DATA_COLLECTION__ENABLED", "False")
 
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-not-secret"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-import logging
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
+from pulse.cli.logs import configure_logging
 from pulse.errors import PulseError
 from pulse.settings import Settings
 
@@ -23,19 +23,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-console = Console(stderr=True)
-out = Console()
+# Off a terminal, never wrap at 80 columns: a line is one line in a log.
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+out = Console(soft_wrap=not sys.stdout.isatty())
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
-    )
-    # kafka-python is chatty about reconnects we already retry and report ourselves.
-    logging.getLogger("kafka").setLevel(logging.ERROR if not verbose else logging.INFO)
 
 
 def _is_unreachable(error: BaseException) -> bool:
@@ -76,7 +67,11 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Community Pulse command line. Configuration comes from PULSE_* environment variables."""
-    _configure_logging(verbose)
+    try:
+        state_dir = Settings().state_dir
+    except ValueError:  # an invalid setting is reported by the command that reads it
+        state_dir = Settings.model_fields["state_dir"].default
+    configure_logging(console, verbose=verbose, state_dir=state_dir)
 
 
 def load_settings() -> Settings:

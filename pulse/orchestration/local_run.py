@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from pulse.errors import PulseError
+from pulse.orchestration.airflow_log import AirflowLogRelay, run_log_path
 from pulse.orchestration.interval import last_complete_hour, refuse_future_end
 from pulse.orchestration.local_airflow import load_dag, prepare_local_airflow
 from pulse.orchestration.runs import (
@@ -246,26 +247,32 @@ def run_once(
             "interval_end": end.isoformat(),
             "result": str(result_file),
         }
+        log_path = run_log_path(Path(settings.state_dir))
         with _StopSignals():
             child = None
             try:
                 child = subprocess.Popen(
                     [sys.executable, "-c", _CHILD_CODE, json.dumps(request)],
                     stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    text=True,
                     start_new_session=True,
                 )
+                relay = AirflowLogRelay(child.stdout, log_path)  # type: ignore[arg-type]
                 returncode = child.wait()
+                relay.join()
             except _Signalled as signalled:
                 if child is not None:
                     _stop_process_group(child)
                 raise _interrupted(signalled.signum, dsn, after_id, start, end) from None
+        logger.info("Airflow's log of this run: %s", log_path)
         result = json.loads(result_file.read_text()) if result_file.exists() else {}
     if "error" in result:
         raise PulseError(result["error"])
     if "run_id" not in result:
         raise PulseError(
             f"the Airflow process of the run ended (exit code {returncode}) without a result; "
-            "its log is above"
+            f"its log: {log_path}"
         )
     summary = latest_run(dsn, result["run_id"])
     if summary is None:
