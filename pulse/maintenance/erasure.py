@@ -5,9 +5,9 @@ member's key; the member's past activity may remain only as anonymous counts. db
 leaves erased members out of everything it builds; this removes the rest:
 
 1. requests: the `member.erased` events in raw (each is removed with the member's other rows,
-   so a request present in raw has not been applied yet), plus *late arrivals*: events of a
-   member erased earlier that were ingested since (delivered late, or replayed), recognised by
-   the SHA-256 of their member key in `quality.erased_members`;
+   so a request present in raw has not been applied yet), plus *late arrivals*: events and dead
+   letters of a member erased earlier that were ingested since (delivered late, or replayed),
+   recognised by the SHA-256 of their member key in `quality.erased_members`;
 2. every base table with a `member_key` column, in every schema (raw, staging, intermediate,
    build schemas, and any added later): rows of those members are deleted. The BI views of
    `marts` and the marts themselves hold counts only;
@@ -18,7 +18,8 @@ leaves erased members out of everything it builds; this removes the rest:
    holds a member key.
 
 All of it is one transaction, under the warehouse's rebuild lock (a dbt build in progress could
-otherwise copy the member's rows into a new table after they were deleted).
+otherwise copy the member's rows into a new table after they were deleted): a run that fails
+(a table it cannot delete from, a lock it waits for too long) changes nothing, and says where.
 
 What this cannot reach: Kafka. The inbound and DLQ topics keep the original messages until their
 retention expires (give the DLQ topic a short one); a replay skips erased members.
@@ -53,6 +54,10 @@ _DIGEST = "encode(sha256(convert_to({}, 'UTF8')), 'hex')"
 
 class ErasureIncomplete(PulseError):
     """Rows of erased members are still in the warehouse."""
+
+
+class ErasureFailed(PulseError):
+    """An erasure run could not delete from a table; being one transaction, it changed nothing."""
 
 
 @dataclass
@@ -142,12 +147,7 @@ def apply_erasures(dsn: str, *, run_id: str, now: datetime | None = None) -> Era
         report.members = len(keys)
         if keys:
             for schema, table in member_key_tables(conn):
-                deleted = conn.execute(
-                    sql.SQL("delete from {} where member_key = any(%s)").format(
-                        sql.Identifier(schema, table)
-                    ),
-                    [keys],
-                ).rowcount
+                deleted = _delete(conn, schema, table, keys, run_id)
                 if deleted:
                     report.rows_deleted[f"{schema}.{table}"] = deleted
             report.values_redacted = _redact_quality(conn, keys)
@@ -193,20 +193,42 @@ def apply_erasures(dsn: str, *, run_id: str, now: datetime | None = None) -> Era
     return report
 
 
+def _delete(conn: psycopg.Connection, schema: str, table: str, keys: list[str], run_id: str) -> int:
+    """Delete the members' rows from one table; a failure names the table."""
+    try:
+        return conn.execute(
+            sql.SQL("delete from {} where member_key = any(%s)").format(
+                sql.Identifier(schema, table)
+            ),
+            [keys],
+        ).rowcount
+    except psycopg.Error as error:
+        raise ErasureFailed(
+            f"erasure {run_id} could not delete from {schema}.{table} "
+            f"({' '.join(str(error).split())}); nothing was erased (one transaction): "
+            "run it again once that table can be written"
+        ) from error
+
+
 def _late_arrivals(conn: psycopg.Connection) -> set[str]:
-    """Keys of members erased earlier whose events were ingested since the last run."""
+    """Keys of members erased earlier whose events or dead letters arrived since the last run."""
     if not conn.execute("select exists (select from quality.erased_members)").fetchone()[0]:  # type: ignore[index]
         return set()
     row = conn.execute("select max(started_at) from quality.erasure_runs").fetchone()
     since = row[0] - LATE_ARRIVAL_MARGIN if row and row[0] else None
     query = sql.SQL(
-        "select distinct events.member_key from raw.community_events as events "
+        "select distinct arrived.member_key from ("
+        "  select member_key from raw.community_events "
+        "  where ingested_at >= coalesce(%(since)s::timestamptz, '-infinity') "
+        "  union all "
+        "  select member_key from raw.dead_letter_events "
+        "  where received_at >= coalesce(%(since)s::timestamptz, '-infinity')"
+        ") as arrived "
         "join quality.erased_members as erased "
         "  on erased.member_key_sha256 = {digest} "
-        "where events.member_key is not null "
-        "and events.ingested_at >= coalesce(%s::timestamptz, '-infinity')"
-    ).format(digest=sql.SQL(_DIGEST).format(sql.SQL("events.member_key")))
-    return {r[0] for r in conn.execute(query, [since])}
+        "where arrived.member_key is not null"
+    ).format(digest=sql.SQL(_DIGEST).format(sql.SQL("arrived.member_key")))
+    return {r[0] for r in conn.execute(query, {"since": since})}
 
 
 def _redact_quality(conn: psycopg.Connection, keys: list[str]) -> int:

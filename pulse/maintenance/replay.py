@@ -14,7 +14,9 @@ received), one of:
   plus `pulse.replay.of` (topic/partition/offset) and `pulse.replay.run_id`, and its row gets
   `replayed_at`. The consumer then stores it like any event (its event_id keeps it unique);
 - `still_invalid`: the current contract still rejects it (the reason it gives is recorded);
-- `not_in_dlq_topic`: the original is no longer in the DLQ topic (retention);
+- `not_in_dlq_topic`: the original is no longer in the DLQ topic (retention), or what claims its
+  position there has another SHA-256 than the recorded one (the topic was recreated; the
+  recorded detail then says so);
 - `erased_member`: it passes, but its member was erased; it is not re-injected.
 
 Order, the one place it is written down: produce every re-injected message and wait for the
@@ -29,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,6 +150,7 @@ def find_originals(
     dlq_topic: str,
     wanted: set[tuple[str, int, int]],
     *,
+    digests: Mapping[tuple[str, int, int], str] | None = None,
     idle_s: float = 2.0,
     timeout_s: float = 300.0,
 ) -> dict[tuple[str, int, int], Original]:
@@ -155,11 +158,20 @@ def find_originals(
 
     Reads until every wanted position is found, or nothing new arrives for `idle_s` (the end:
     Tansu's end offsets can under-report, so the end is seen, not asked for). The DLQ topic is
-    at-least-once: the first copy of a position wins.
+    at-least-once: the first copy of a position wins. A position may also be claimed by a
+    message from an earlier topic of the same name: with `digests` (position -> SHA-256 of the
+    value), the first copy with that digest wins, and the first copy only when none has it.
     """
     found: dict[tuple[str, int, int], Original] = {}
     if not wanted:
         return found
+    digests = digests or {}
+
+    def settles(position: tuple[str, int, int], original: Original) -> bool:
+        digest = digests.get(position)
+        return digest is None or hashlib.sha256(original.value or b"").hexdigest() == digest
+
+    settled: set[tuple[str, int, int]] = set()
     try:
         consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -179,7 +191,7 @@ def find_originals(
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         started = last_seen = time.monotonic()
-        while len(found) < len(wanted):
+        while len(settled) < len(wanted):
             polled = consumer.poll(timeout_ms=200, max_records=5000)
             now = time.monotonic()
             if not polled:
@@ -199,8 +211,14 @@ def find_originals(
                         position = (topic, int(partition), int(offset))
                     except ValueError:
                         continue
-                    if position in wanted and position not in found:
-                        found[position] = Original(record.key, record.value, headers)
+                    if position not in wanted or position in settled:
+                        continue
+                    original = Original(record.key, record.value, headers)
+                    if settles(position, original):
+                        settled.add(position)
+                        found[position] = original
+                    else:
+                        found.setdefault(position, original)
     except KafkaError as error:
         raise ReplayError(f"could not read {dlq_topic}: {error}") from error
     finally:
@@ -260,17 +278,27 @@ def replay_dead_letters(
             erased = _erased_digests(conn)
             conn.commit()
         report.selected = len(candidates)
-        originals = find_originals(bootstrap, dlq_topic, {c.position for c in candidates})
+        originals = find_originals(
+            bootstrap,
+            dlq_topic,
+            {c.position for c in candidates},
+            digests={c.position: c.value_sha256 for c in candidates},
+        )
         outcomes: list[tuple[Any, ...]] = []
         to_send: list[tuple[Candidate, Original]] = []
         now = datetime.now(UTC)
         for candidate in candidates:
             original = originals.get(candidate.position)
-            value = original.value if original else None
-            if original is None or hashlib.sha256(value or b"").hexdigest() != (
-                candidate.value_sha256
-            ):
+            if original is None:
                 outcomes.append((candidate, "not_in_dlq_topic", None, None, None))
+                continue
+            digest = hashlib.sha256(original.value or b"").hexdigest()
+            if digest != candidate.value_sha256:
+                detail = (
+                    f"the DLQ topic holds another message at this position (SHA-256 {digest}, "
+                    f"recorded {candidate.value_sha256})"
+                )
+                outcomes.append((candidate, "not_in_dlq_topic", None, detail, None))
                 continue
             decoded = decoder.decode(
                 candidate.source_topic,

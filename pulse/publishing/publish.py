@@ -229,6 +229,15 @@ def _send(
         raise PublishError(f"could not publish to {topic}: {error}") from error
 
 
+def _close(producer: KafkaProducer) -> None:
+    """Close without masking the error being raised: kafka-python's close() flushes first and
+    raises when the broker has not acknowledged everything."""
+    try:
+        producer.close(timeout=10)
+    except KafkaError as error:
+        logger.warning("the Kafka producer did not close cleanly: %s", error)
+
+
 def publish_interval(
     dsn: str,
     bootstrap: str,
@@ -310,7 +319,7 @@ def publish_interval(
                     ],
                 )
     finally:
-        producer.close(timeout=10)
+        _close(producer)
     report.alerts_published = len(new)
     report.alerts_already_published = len(alerts) - len(new)
     for alert in new:

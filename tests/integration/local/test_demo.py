@@ -1,27 +1,27 @@
-"""`pulse demo` at small scale: every step runs, and the headline figures it prints are what a
-query of the marts gives (read here by an independent route: plain rows, arithmetic in Python)."""
+"""`pulse demo` at small scale: every step runs, and the headline figures it prints are what
+queries of the marts give, written here (plain rows, arithmetic in Python), never the demo's own
+`read_summary`."""
 
 from __future__ import annotations
 
+import io
 import math
-from collections import Counter, defaultdict
+import re
+import statistics
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from rich.console import Console
 from support.pipeline import private_airflow, pulse_environment
 
-from pulse.local.demo import (
-    MARTS,
-    RETENTION_WEEK,
-    rate_ratio_interval,
-    read_summary,
-    render,
-    run_demo,
-    wilson,
-)
+from pulse.local.demo import MARTS, RETENTION_WEEK, rate_ratio_interval, render, run_demo, wilson
 from pulse.settings import Settings
+
+Z_95 = 1.959963984540054
+BRAND_TITLE = "per brand, whole period (from marts, read as pulse_bi)"
 
 
 def test_wilson_interval_matches_a_hand_computed_value() -> None:
@@ -39,77 +39,227 @@ def test_rate_ratio_interval_is_the_marts_conditional_binomial_one() -> None:
 
 
 @pytest.mark.slow
-def test_demo_summary_matches_a_query_of_the_marts(
+def test_demo_prints_the_figures_queries_of_the_marts_give(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     private_airflow()
     for name, value in pulse_environment(settings).items():
         monkeypatch.setenv(name, value)
-    console = Console(record=True, width=120)
-
     summary = run_demo(
-        settings, console, events=6000, days=14, report_path=tmp_path / "report.html"
+        settings,
+        Console(file=io.StringIO(), width=120),  # the progress, on stderr for `pulse demo`
+        events=8000,
+        days=35,  # five weeks: week-4 retention has cohorts to show
+        report_path=tmp_path / "report.html",
     )
-    render(summary, console)
-    text = console.export_text()
-
-    dsn = settings.pg_dsn.get_secret_value()  # type: ignore[union-attr]
+    # What `pulse demo` prints on stdout (wide: no cell is wrapped).
+    printed = Console(file=io.StringIO(), record=True, width=400)
+    render(summary, printed)
+    text = printed.export_text()
     assert summary.report_path is not None and summary.report_path.exists()
-    assert read_summary(dsn) == _without_run_facts(summary)
-    with psycopg.connect(dsn) as conn:
-        assert summary.events_stored == _one(conn, "select count(*) from raw.community_events")
-        assert summary.events_stored > 5000
-        assert summary.dead_letters == dict(
-            conn.execute("select reason, count(*) from raw.dead_letter_events group by 1")
-        )
-        assert summary.gates.get("failed", 0) == 0 and summary.gates["passed"] > 0
-        for mart in MARTS:
-            assert summary.mart_rows[mart] == _one(conn, f"select count(*) from marts.{mart}")
-            assert summary.mart_rows[mart] > 0, mart
+    assert settings.pg_dsn is not None
+    with psycopg.connect(settings.pg_dsn.get_secret_value()) as conn:
+        expected = Marts(conn)
+    assert_printed_matches(text, expected)
 
-        brand_of = dict(conn.execute("select community_id, brand_id from marts.dim_community"))
-        lift_rows = conn.execute(
+
+# -- what the marts say, queried here ------------------------------------------------------------
+
+
+class Marts:
+    """The headline figures, from plain rows of raw, quality and marts."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        def rows(query: str, params: Any = None) -> list[tuple[Any, ...]]:
+            return conn.execute(query, params).fetchall()
+
+        self.events = rows("select count(*) from raw.community_events")[0][0]
+        self.dead_letters = dict(
+            rows("select reason, count(*) from raw.dead_letter_events group by reason")
+        )
+        self.checks = rows(
+            "select count(*) filter (where success), count(*) filter (where not success) "
+            "from quality.validation_results"
+        )[0]
+        self.mart_rows = {mart: rows(f"select count(*) from marts.{mart}")[0][0] for mart in MARTS}
+        self.alerts = dict(
+            rows("select alert_type, count(*) from quality.published_alerts group by 1")
+        )
+        brand_of = dict(rows("select community_id, brand_id from marts.dim_community"))
+        self.brands = sorted(set(brand_of.values()))
+        self.alerts_by_brand = _count(
+            brand_of.get(c) for (c,) in rows("select community_id from quality.published_alerts")
+        )
+        self.lift_sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 4)
+        for brand, *figures in rows(
             "select brand_id, micro_engagements, micro_member_post_opportunities, "
             "broad_engagements, broad_member_post_opportunities "
             "from marts.fct_brand_engagement_lift where not is_suppressed"
-        ).fetchall()
-        ideas = Counter(
-            (brand_of[c], s)
-            for c, s in conn.execute(
-                "select community_id, current_status from marts.fct_feedback_ideas"
-            )
-        )
-        alerts = Counter(
-            t for (t,) in conn.execute("select alert_type from quality.published_alerts")
-        )
+        ):
+            for n, value in enumerate(figures):
+                self.lift_sums[brand][n] += float(value or 0)
+        self.retention: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for community, retained, cohort in rows(
+            "select community_id, retained_members, cohort_members from marts.fct_member_retention "
+            "where weeks_since_join = %s and not is_suppressed",
+            [RETENTION_WEEK],
+        ):
+            self.retention[brand_of[community]][0] += float(retained or 0)
+            self.retention[brand_of[community]][1] += float(cohort or 0)
+        self.voice: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for community, share, posts, comments in rows(
+            "select community_id, brand_voice_share, posts, comments "
+            "from marts.fct_community_daily where brand_voice_share is not null"
+        ):
+            items = float(posts or 0) + float(comments or 0)
+            self.voice[brand_of[community]][0] += float(share) * items
+            self.voice[brand_of[community]][1] += items
+        self.response_hours: dict[str, list[float]] = defaultdict(list)
+        self.ideas: dict[str, dict[str, int]] = defaultdict(dict)
+        for community, status, hours in rows(
+            "select community_id, current_status, hours_to_first_response "
+            "from marts.fct_feedback_ideas"
+        ):
+            brand = brand_of[community]
+            self.ideas[brand][status] = self.ideas[brand].get(status, 0) + 1
+            if hours is not None:
+                self.response_hours[brand].append(float(hours))
 
-    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    for brand, *figures in lift_rows:
-        for i, value in enumerate(figures):
-            sums[brand][i] += float(value or 0)
-    assert {b.brand_id for b in summary.brands} == set(brand_of.values())
-    for headline in summary.brands:
-        micro_k, micro_n, broad_k, broad_n = sums[headline.brand_id]
-        expected_lift = (micro_k / micro_n) / (broad_k / broad_n)
-        assert headline.lift is not None and math.isclose(
-            headline.lift, expected_lift, rel_tol=1e-9
-        )
-        assert headline.lift_low <= headline.lift <= headline.lift_high  # type: ignore[operator]
-        assert math.isclose(headline.small_group_share, micro_k / (micro_k + broad_k), rel_tol=1e-9)  # type: ignore[arg-type]
-        assert headline.ideas_by_status == {
-            s: n for (b, s), n in ideas.items() if b == headline.brand_id
+    def brand_row(self, brand: str) -> dict[str, float | None]:
+        """The brand's figures as the brand table shows them (None where it shows "-")."""
+        micro_k, micro_n, broad_k, broad_n = self.lift_sums[brand]
+        lift = low = high = None
+        if micro_n and broad_n and broad_k:
+            lift = (micro_k / micro_n) / (broad_k / broad_n)
+            low, high = _lift_interval(micro_k, micro_n, broad_k, broad_n)
+        retained, cohort = self.retention[brand]
+        voiced, items = self.voice[brand]
+        hours = self.response_hours[brand]
+        return {
+            "lift": lift,
+            "low": low,
+            "high": high,
+            "micro share": micro_k / (micro_k + broad_k) if micro_k + broad_k else None,
+            f"ret wk{RETENTION_WEEK}": retained / cohort if cohort else None,
+            "voice": voiced / items if items else None,
+            "resp.": statistics.median(hours) if hours else None,
+            "alerts": self.alerts_by_brand.get(brand, 0),
         }
-        assert f"{headline.lift:.1f}x" in text
-    assert summary.alerts_by_type == dict(alerts)
-    assert f"ret wk{RETENTION_WEEK}" in text and "dead letters" in text
 
 
-def _one(conn: psycopg.Connection, query: str) -> int:
-    return conn.execute(query).fetchone()[0]  # type: ignore[index]
+def _count(values: Any) -> dict[Any, int]:
+    counts: dict[Any, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
-def _without_run_facts(summary: object) -> object:
-    """The summary as read back from the warehouse alone (no timings, no report path)."""
-    from dataclasses import replace
+def _lift_interval(k1: float, e1: float, k2: float, e2: float) -> tuple[float, float]:
+    """95% interval of (k1/e1)/(k2/e2): Wilson's interval of k1 out of k1 + k2, as odds, scaled."""
+    n = k1 + k2
+    p = k1 / n
+    denominator = 1 + Z_95**2 / n
+    centre = (p + Z_95**2 / (2 * n)) / denominator
+    half = Z_95 / denominator * math.sqrt(p * (1 - p) / n + Z_95**2 / (4 * n * n))
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    return low / (1 - low) * e2 / e1, (high / (1 - high) * e2 / e1 if high < 1 else math.inf)
 
-    return replace(summary, report_path=None, step_seconds={})  # type: ignore[type-var]
+
+# -- what the demo printed -----------------------------------------------------------------------
+
+
+def table(text: str, title: str) -> list[list[str]]:
+    """The rows (header first, if shown) of the table titled `title` in rich's plain output."""
+    lines = text.splitlines()
+    start = next(
+        n for n, line in enumerate(lines) if line.strip() and title.startswith(line.strip())
+    )
+    found: list[list[str]] = []
+    for line in lines[start + 1 :]:
+        stripped = line.strip()
+        if stripped.startswith("└"):
+            return found
+        if stripped[:1] in ("│", "┃"):
+            cells = [cell.strip() for cell in re.split("[│┃]", stripped)[1:-1]]
+            if found and not cells[0]:  # a wrapped cell goes on in the next line
+                found[-1] = [f"{a} {b}".strip() for a, b in zip(found[-1], cells, strict=True)]
+            else:
+                found.append(cells)
+    raise AssertionError(f"no end of table {title!r} in:\n{text}")
+
+
+def counts(cell: str) -> dict[str, int]:
+    """ "a 1,234, b 5" -> {"a": 1234, "b": 5}; "none" -> {}."""
+    if cell == "none":
+        return {}
+    pairs = (item.rsplit(" ", 1) for item in cell.split(", "))
+    return {name: int(value.replace(",", "")) for name, value in pairs}
+
+
+def number(cell: str, suffix: str = "") -> float | None:
+    if cell == "-":
+        return None
+    assert cell.endswith(suffix), cell
+    return float(cell.removesuffix(suffix))
+
+
+def assert_shown(cell: str, value: float | None, *, scale: float = 1.0, suffix: str = "") -> None:
+    """The cell shows `value` to the precision printed (half a unit of its last digit)."""
+    shown = number(cell, suffix)
+    if value is None or shown is None:
+        assert shown is None and value is None, (cell, value)
+        return
+    decimals = len(cell.removesuffix(suffix).partition(".")[2])
+    assert abs(shown - value * scale) <= 0.5 * 10**-decimals + 1e-9, (cell, value)
+
+
+def assert_printed_matches(text: str, marts: Marts) -> None:
+    ingest = dict(table(text, "ingest"))
+    assert int(ingest["events in raw (after erasures)"].replace(",", "")) == marts.events
+    assert marts.events > 5000
+    assert counts(ingest["dead letters"]) == marts.dead_letters
+    passed, failed = marts.checks
+    assert ingest["quality checks"] == f"{passed:,} passed, {failed:,} failed"
+    assert passed > 0 and failed == 0
+    assert counts(ingest["marts rows"]) == marts.mart_rows
+    assert all(marts.mart_rows.values()), marts.mart_rows
+    assert counts(ingest["alerts raised"]) == marts.alerts
+    assert marts.alerts, "the generated communities raise alerts"
+
+    header, *rows = table(text, BRAND_TITLE)
+    retention = f"ret wk{RETENTION_WEEK}"
+    assert header == [
+        "brand",
+        "lift",
+        "95% CI",
+        "micro share",
+        retention,
+        "voice",
+        "resp.",
+        "alerts",
+    ]
+    shown = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert sorted(shown) == marts.brands
+    for brand, cells in shown.items():
+        want = marts.brand_row(brand)
+        assert_shown(cells["lift"], want["lift"], suffix="x")
+        if want["lift"] is None:
+            assert cells["95% CI"] == "-"
+        else:
+            low, _, high = cells["95% CI"].partition("-")
+            assert_shown(low, want["low"])
+            assert_shown(high, want["high"])
+            assert float(low) <= float(cells["lift"][:-1]) <= float(high)
+        for name in ("micro share", retention, "voice"):
+            assert_shown(cells[name], want[name], scale=100, suffix="%")
+        assert_shown(cells["resp."], want["resp."], suffix=" h")
+        assert int(cells["alerts"]) == want["alerts"]
+    for name in ("lift", retention, "voice", "resp."):  # no column is "-" everywhere
+        assert any(marts.brand_row(b)[name] is not None for b in marts.brands), name
+
+    header, *rows = table(text, "ideas by current status")
+    statuses = [status.replace(" ", "_") for status in header[1:]]
+    ideas = {row[0]: dict(zip(statuses, map(int, row[1:]), strict=True)) for row in rows}
+    assert sorted(ideas) == marts.brands
+    for brand in marts.brands:
+        assert {s: n for s, n in ideas[brand].items() if n} == marts.ideas[brand]
