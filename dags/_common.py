@@ -26,12 +26,20 @@ KAFKA_CONN_ID = "pulse_kafka"
 # Schedules start here; with catchup off only the latest interval runs when a DAG is enabled.
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
+
+def notify_failure(context: Any) -> None:
+    """Failure callback of every task: a task that failed for good (retries spent) is posted to
+    PULSE_FAILURE_WEBHOOK_URL, when set."""
+    orchestration.notify_failure(pulse_settings(), context)
+
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
     "retries": 2,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    "on_failure_callback": notify_failure,
 }
 
 

@@ -8,6 +8,7 @@ from pulse.errors import ConfigurationError
 from pulse.local.stack import LocalStack
 from pulse.settings import Settings
 from streaming.consumer import IngestConfig
+from streaming.topics import pipeline_topics
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,23 @@ class Endpoints:
 
     def __repr__(self) -> str:
         return f"Endpoints(kafka_bootstrap={self.kafka_bootstrap!r}, pg_dsn=***, key=***)"
+
+
+def embedded_services(settings: Settings) -> tuple[bool, bool]:
+    """(warehouse, broker): whether each is the embedded stack's.
+
+    Unset means embedded; so does a value equal to the embedded stack's own address, which is
+    what `eval "$(pulse up)"` exports: the shell that ran it keeps working with the stack's key,
+    and `pulse up` after `pulse down` starts the services again.
+    """
+    info = LocalStack(settings.state_dir).info()
+    pg = settings.pg_dsn is None or (
+        info is not None and settings.pg_dsn.get_secret_value() == info.pg_dsn
+    )
+    kafka = settings.kafka_bootstrap is None or (
+        info is not None and settings.kafka_bootstrap == info.kafka_bootstrap
+    )
+    return pg, kafka
 
 
 def warehouse_dsn(settings: Settings) -> str:
@@ -47,9 +65,10 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
     stack = LocalStack(settings.state_dir)
     kafka = kafka_bootstrap(settings)
     dsn = warehouse_dsn(settings)
+    embedded_pg, _ = embedded_services(settings)
     if settings.pseudonym_key is not None:
         key = settings.pseudonym_key.get_secret_value()
-    elif settings.pg_dsn is None:
+    elif embedded_pg:
         key = stack.pseudonym_key()
     else:
         raise ConfigurationError(
@@ -63,8 +82,8 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
 def ingest_config(
     settings: Settings, endpoints: Endpoints, stop_when_idle_s: float | None = None
 ) -> IngestConfig:
-    """The ingest consumer's configuration: the settings' topics and batching, the endpoints'
-    services and key."""
+    """The ingest consumer's configuration: the settings' topics (created or checked when it
+    starts), batching and timeouts, the endpoints' services and key."""
     return IngestConfig(
         bootstrap=endpoints.kafka_bootstrap,
         pg_dsn=endpoints.pg_dsn,
@@ -76,4 +95,10 @@ def ingest_config(
         batch_max_age_s=settings.batch_max_age_ms / 1000,
         future_tolerance_s=settings.future_tolerance_s,
         stop_when_idle_s=stop_when_idle_s,
+        dlq_max_message_bytes=settings.dlq_max_message_bytes,
+        dlq_publish_timeout_s=settings.dlq_publish_timeout_s,
+        statement_timeout_ms=settings.ingest_statement_timeout_ms,
+        lock_timeout_ms=settings.ingest_lock_timeout_ms,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+        topics=pipeline_topics(settings),
     )

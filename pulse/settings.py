@@ -32,6 +32,21 @@ class Settings(BaseSettings):
         default=Path(".pulse"),
         description="Folder of the embedded stack (data, logs, ports).",
     )
+    embedded_pg_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of the embedded PostgreSQL on 127.0.0.1 (e.g. for a BI tool). Unset: a free "
+            "port chosen at the first `pulse up` and kept."
+        ),
+    )
+    embedded_kafka_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the embedded broker on 127.0.0.1. Unset: chosen once and kept.",
+    )
 
     # privacy
     pseudonym_key: SecretStr | None = Field(
@@ -55,6 +70,44 @@ class Settings(BaseSettings):
     events_partitions: int = Field(
         default=6, ge=1, description="Partitions of the inbound topic when `pulse up` creates it."
     )
+    topic_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        description="Replication factor of the topics the pipeline creates (3 on a real cluster).",
+    )
+    events_retention_ms: int = Field(
+        default=14 * 24 * 3600 * 1000,
+        ge=-1,
+        description=(
+            "Retention of the inbound topic when created: how far back ingest can be re-run "
+            "(-1: forever)."
+        ),
+    )
+    events_max_message_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest message the inbound topic accepts; values over 1 MiB must still arrive to "
+            "become `oversized` dead letters."
+        ),
+    )
+    dlq_partitions: int = Field(default=1, ge=1, description="Partitions of the dead-letter topic.")
+    dlq_retention_ms: int = Field(
+        default=7 * 24 * 3600 * 1000,
+        ge=1,
+        description=(
+            "Retention of the dead-letter topic, which holds the original bytes of rejected "
+            "messages (member ids included): keep it short."
+        ),
+    )
+    dlq_max_message_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest dead letter the DLQ topic takes (an inbound message plus the pulse.* "
+            "headers); a bigger one stays in Postgres only, marked unpublished."
+        ),
+    )
 
     # ingest
     consumer_group: str = Field(default="pulse-ingest", description="Consumer group of ingest.")
@@ -66,6 +119,32 @@ class Settings(BaseSettings):
     )
     future_tolerance_s: int = Field(
         default=300, ge=0, description="How far ahead of ingest time occurred_at may be."
+    )
+    dlq_publish_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "How long a batch's dead letters are retried against an unreachable DLQ topic "
+            "before they are kept in Postgres only, marked unpublished."
+        ),
+    )
+    ingest_statement_timeout_ms: int = Field(
+        default=60_000,
+        ge=1,
+        description="statement_timeout of every ingest session: a hung statement is retried.",
+    )
+    ingest_lock_timeout_ms: int = Field(
+        default=10_000,
+        ge=1,
+        description="lock_timeout of every ingest session: a lock held elsewhere is retried.",
+    )
+    kafka_request_timeout_ms: int = Field(
+        default=30_000,
+        ge=7_000,
+        description=(
+            "How long the consumer waits for a broker's answer before it retries "
+            "(more than the 6 s session timeout)."
+        ),
     )
 
     # quality gates and blue/green publishing
@@ -117,10 +196,36 @@ class Settings(BaseSettings):
             "file is parsed)."
         ),
     )
+    failure_webhook_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "URL the DAGs POST a JSON notice to when a task fails for good (Slack/Teams-style "
+            "incoming webhook, or any endpoint). Unset: no notification."
+        ),
+    )
     pipeline_dbt_unit_tests: bool = Field(
         default=False,
         description=(
             "Also run dbt unit tests in orchestrated runs (CI and `pulse transform` always do)."
+        ),
+    )
+    pipeline_schedule: str = Field(
+        default="0 * * * *",
+        min_length=9,
+        description=(
+            "Cron schedule of community_metrics, UTC (read when the DAG file is parsed); a run "
+            "processes everything that arrived since the last validated one, so any period works "
+            "(`*/5 * * * *` for every 5 minutes)."
+        ),
+    )
+    pipeline_arrival_margin_s: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "How far back before the last validated build's arrival watermark a run reads raw "
+            "again: an ingest batch may commit after a later one started (its ingested_at is "
+            "its start), so this must stay well above the longest ingest transaction; the "
+            "overlap is processed again, idempotently."
         ),
     )
 

@@ -1,9 +1,11 @@
 """The ingest loop: poll, decode, batch, commit (see `PostgresSink.write` for the commit order).
 
-Offsets live in Postgres beside the rows they cover. On assignment the consumer seeks to them; on
-revocation it flushes what it holds; on an infrastructure error it retries the same batch with
-backoff and never stores an offset for rows it has not stored. The effect is exactly-once in
-`raw.*` across crashes, restarts and rebalances.
+Offsets live in Postgres beside the rows they cover. A newly assigned partition is paused until
+its stored offset has been read (in the loop, not in the rebalance callback: callbacks run on the
+client's IO thread and hold up heartbeats), checked for a gap and sought to; on revocation the
+consumer flushes what it holds within a bound; on an infrastructure error it retries the same
+batch with backoff and never stores an offset for rows it has not stored. The effect is
+exactly-once in `raw.*` across crashes, restarts and rebalances.
 """
 
 from __future__ import annotations
@@ -14,106 +16,83 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import psycopg
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import (
+    CorruptRecordError,
+    KafkaError,
+    LogTruncationError,
+    NoOffsetForPartitionError,
+    OffsetOutOfRangeError,
+)
 from kafka.structs import OffsetAndMetadata
 
+from streaming.config import IngestConfig, IngestReport
 from streaming.dead_letters import DeadLetterPublisher
-from streaming.decode import DeadLetter, Decoder
-from streaming.errors import OffsetFenceError
+from streaming.decode import MAX_VALUE_BYTES, DeadLetter, Decoder
+from streaming.errors import TRANSIENT_DB_ERRORS, OffsetFenceError
+from streaming.partitions import PartitionsMixin
 from streaming.privacy import Pseudonymizer
+from streaming.records import install_decompression_bounds
+from streaming.retry import BACKOFF_MAX_S, BACKOFF_START_S, one_line, retry
 from streaming.sink import Batch, BatchResult, PostgresSink
+from streaming.topics import ensure_topics
 
 logger = logging.getLogger(__name__)
 
-_BACKOFF_START_S = 0.2
-_BACKOFF_MAX_S = 10.0
 _POLL_TIMEOUT_MS = 200
 _JOIN_WAIT_S = 20.0
+_SESSION_TIMEOUT_MS = 6000
+_BOOTSTRAP_MS = 5000
+_BATCH_MAX_BYTES = 64 * 1024 * 1024  # of values held: bounds a batch of large values
 
 
-@dataclass(frozen=True)
-class IngestConfig:
-    """What the loop needs; built from Settings and Endpoints by the entry point."""
+class _Flight:
+    """A batch handed to the writer thread. Abandoning it makes the writer stop retrying."""
 
-    bootstrap: str
-    pg_dsn: str
-    pseudonym_key: str
-    topic: str
-    dlq_topic: str
-    group: str
-    batch_max_events: int = 5000
-    batch_max_age_s: float = 1.0
-    future_tolerance_s: float = 300.0
-    stop_when_idle_s: float | None = None
+    def __init__(self, batch: Batch, stopping: threading.Event, deadline: float | None) -> None:
+        self.batch = batch
+        self.future: Future[BatchResult] | None = None
+        self.abandoned = threading.Event()
+        self._stopping = stopping
+        self._deadline = deadline
 
-
-@dataclass
-class IngestReport:
-    """Totals of one run of the loop."""
-
-    messages: int = 0
-    inserted: int = 0
-    duplicates: int = 0
-    dead_letters: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    dead_letters_by_reason: dict[str, int] = field(default_factory=dict)
-
-    def add(self, result: BatchResult, reasons: list[str]) -> None:
-        self.messages += result.messages
-        self.inserted += result.inserted
-        self.duplicates += result.duplicates
-        self.dead_letters += result.dead_letters
-        self.batches += 1
-        for reason in reasons:
-            self.dead_letters_by_reason[reason] = self.dead_letters_by_reason.get(reason, 0) + 1
+    def give_up(self) -> bool:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self.abandoned.set()
+        return self._stopping.is_set() or self.abandoned.is_set()
 
 
-def _retry(what: str, action: Callable[[], object], give_up: Callable[[], bool]) -> object:
-    """Run `action` until it succeeds, backing off on infrastructure errors.
-
-    Re-raises only when `give_up()` says so (a stop was requested during an outage); the caller
-    then exits without storing anything it could not store.
-    """
-    delay = _BACKOFF_START_S
-    while True:
-        try:
-            return action()
-        except (psycopg.OperationalError, psycopg.InterfaceError, KafkaError) as error:
-            if give_up():
-                raise
-            logger.warning("%s failed (%s); retrying in %.1f s", what, error, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, _BACKOFF_MAX_S)
-
-
-class IngestConsumer:
+class IngestConsumer(PartitionsMixin):
     """One consumer process of group `pulse-ingest`."""
 
     def __init__(self, config: IngestConfig) -> None:
         self.config = config
         self.report = IngestReport()
         self._stopping = threading.Event()
-        self._decoder = Decoder(
-            Pseudonymizer(config.pseudonym_key), timedelta(seconds=config.future_tolerance_s)
-        )
-        self._sink = PostgresSink(config.pg_dsn, config.group)  # used by the writer thread only
-        self._offsets = PostgresSink(config.pg_dsn, config.group)  # used by this thread only
+        pseudonymizer = Pseudonymizer(config.pseudonym_key)
+        self._fingerprint = pseudonymizer.fingerprint
+        self._decoder = Decoder(pseudonymizer, timedelta(seconds=config.future_tolerance_s))
+        timeouts = {
+            "statement_timeout_ms": config.statement_timeout_ms,
+            "lock_timeout_ms": config.lock_timeout_ms,
+        }
+        self._sink = PostgresSink(config.pg_dsn, config.group, **timeouts)  # writer thread only
+        self._offsets = PostgresSink(config.pg_dsn, config.group, **timeouts)  # this thread only
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-writer")
-        self._inflight: tuple[Batch, Future[BatchResult]] | None = None
+        self._inflight: _Flight | None = None
         self._last_logged = time.monotonic()
         self._dlq: DeadLetterPublisher | None = None
+        self._admin: KafkaAdminClient | None = None
         self._consumer: KafkaConsumer | None = None
-        # Per assigned partition: the offset stored in Postgres when we took it (None: no row).
-        self._stored: dict[int, int | None] = {}
         self._batch = Batch(topic=config.topic)
         self._batch_started = time.monotonic()
-        self._assigned_at = 0.0
+        self._active_at = 0.0  # last time there was something to do (idle stop)
+        self._poll_delay = BACKOFF_START_S
+        self._init_partitions()
+        install_decompression_bounds()
 
     # -- control -------------------------------------------------------------------------------
 
@@ -128,33 +107,69 @@ class IngestConsumer:
     # -- main loop -----------------------------------------------------------------------------
 
     def run(self) -> IngestReport:
+        """Consume until stopped (or idle, with `stop_when_idle_s`); returns the totals.
+
+        Raises:
+            KeyMismatchError: the warehouse's member keys were made with another key.
+        """
         started = time.monotonic()
-        self._consumer = _retry("connecting to Kafka", self._connect, self._stopping.is_set)  # type: ignore[assignment]
-        idle_since = time.monotonic()
         try:
+            if not self._start():
+                return self.report  # stopped before the services were there: nothing read
+            self._active_at = time.monotonic()
             while not self._stopping.is_set() or self._joining(started):
-                polled = self._consumer.poll(
-                    timeout_ms=_POLL_TIMEOUT_MS, max_records=self.config.batch_max_events
-                )
+                polled = self._poll()
                 if polled:
-                    idle_since = time.monotonic()
+                    self._active_at = time.monotonic()
                     for tp, records in polled.items():
                         self._add(tp.partition, records)
+                self._settle_pending()
+                self._watch_positions()
                 if self._batch_due():
                     self._flush()
-                idle = self.config.stop_when_idle_s
-                # Idle time counts only once the group has given us partitions: joining is slow.
-                idle_since = max(idle_since, self._assigned_at)
-                waiting = self._assigned_at > 0 and time.monotonic() - idle_since >= (idle or 0)
-                if idle is not None and not polled and waiting:
-                    logger.info("nothing new for %.0f s: stopping", idle)
+                    # Time spent waiting for the writer (an outage, say) is not idle time.
+                    self._active_at = time.monotonic()
+                if not polled and self._idle():
+                    logger.info("nothing new for %.0f s: stopping", self.config.stop_when_idle_s)
                     break
             self._flush()
             self._await_inflight()
         finally:
             self._close()
-        self.report.seconds = time.monotonic() - started
+            self.report.seconds = time.monotonic() - started
         return self.report
+
+    def _start(self) -> bool:
+        """Check the pseudonym key, create the topics, connect; each waits out an outage."""
+        try:
+            adopted = retry(
+                "checking the pseudonym key against the warehouse",
+                lambda: self._on_offsets(
+                    lambda: self._offsets.ensure_key_fingerprint(self._fingerprint)
+                ),
+                self._stopping.is_set,
+            )
+            if adopted:
+                logger.info("recorded this pseudonym key's fingerprint %s", self._fingerprint[:12])
+            self._consumer = retry(
+                f"connecting to Kafka at {self.config.bootstrap}",
+                self._connect,
+                self._stopping.is_set,
+            )
+        except (*TRANSIENT_DB_ERRORS, KafkaError):
+            if self._consumer is None and self._stopping.is_set():
+                logger.info("stopped while waiting for the services: nothing was read")
+                return False
+            raise
+        return True
+
+    def _idle(self) -> bool:
+        idle = self.config.stop_when_idle_s
+        if idle is None or not self._joined or self._pending:
+            return False
+        # Idle time counts only once partitions are settled: joining is slow.
+        since = max(self._active_at, self._settled_at)
+        return time.monotonic() - since >= idle
 
     def _joining(self, started: float) -> bool:
         """True while a stop must wait for the first group join to finish.
@@ -163,51 +178,110 @@ class IngestConsumer:
         (every later join hangs), so a SIGTERM that lands during the join waits for it, up to
         `_JOIN_WAIT_S`. Apache Kafka does not need this; it costs nothing there.
         """
-        return self._assigned_at == 0 and time.monotonic() - started < _JOIN_WAIT_S
+        return not self._joined and time.monotonic() - started < _JOIN_WAIT_S
 
     def _connect(self) -> KafkaConsumer:
+        config = self.config
+        # Each client gives up a first connection soon, so a consumer started before the
+        # broker says so (and retries) instead of hanging in silence.
+        if config.topics:
+            ensure_topics(config.bootstrap, config.topics, bootstrap_timeout_ms=_BOOTSTRAP_MS)
+        if self._admin is None:
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=config.bootstrap,
+                client_id=f"{config.group}-admin",
+                request_timeout_ms=config.request_timeout_ms,
+                bootstrap_timeout_ms=_BOOTSTRAP_MS,
+            )
+        if self._dlq is None:
+            self._dlq = DeadLetterPublisher(
+                config.bootstrap, config.dlq_topic, config.dlq_max_message_bytes
+            )
         consumer = KafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
-            group_id=self.config.group,
-            client_id=f"{self.config.group}-consumer",
+            bootstrap_servers=config.bootstrap,
+            group_id=config.group,
+            client_id=f"{config.group}-consumer",
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            # No silent resets: an offset the partition no longer has raises, and becomes a
+            # recorded gap (streaming/gaps.py). Positions always come from Postgres.
+            auto_offset_reset="none",
+            # Records of aborted transactions are never ingested.
+            isolation_level="read_committed",
             # Fast group joins and failure detection (docs/runbook.md: a join takes about 3 s
             # instead of 23 s).
-            session_timeout_ms=6000,
+            session_timeout_ms=_SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=1000,
-            max_poll_records=self.config.batch_max_events,
+            request_timeout_ms=config.request_timeout_ms,
+            bootstrap_timeout_ms=_BOOTSTRAP_MS,
+            max_poll_records=config.batch_max_events,
             # Bounded memory whatever the backlog: at most this much fetched and not yet used.
             fetch_max_bytes=16 * 1024 * 1024,
             max_partition_fetch_bytes=2 * 1024 * 1024,
         )
-        if self._dlq is None:
-            self._dlq = DeadLetterPublisher(self.config.bootstrap, self.config.dlq_topic)
-        consumer.subscribe([self.config.topic], listener=_Rebalance(self))
+        consumer.subscribe([config.topic], listener=_Rebalance(self))
         return consumer
 
-    def _add(self, partition: int, records: list) -> None:
+    def _poll(self) -> dict[TopicPartition, list[Any]]:
+        """One poll; what the client cannot deliver is handled here and never ends the loop."""
+        assert self._consumer is not None
+        try:
+            polled = self._consumer.poll(
+                timeout_ms=_POLL_TIMEOUT_MS, max_records=self.config.batch_max_events
+            )
+        except CorruptRecordError as error:
+            self._salvage(error)
+            return {}
+        except (OffsetOutOfRangeError, LogTruncationError) as error:
+            self._out_of_range(error)
+            return {}
+        except NoOffsetForPartitionError as error:
+            logger.warning("no position for %s: reading the stored offsets again", error)
+            self._reseek()
+            return {}
+        except KafkaError as error:
+            logger.warning(
+                "polling Kafka failed (%s); retrying in %.1f s", one_line(error), self._poll_delay
+            )
+            self._stopping.wait(self._poll_delay)
+            self._poll_delay = min(self._poll_delay * 2, BACKOFF_MAX_S)
+            return {}
+        self._poll_delay = BACKOFF_START_S
+        return polled
+
+    def _add(self, partition: int, records: list[Any]) -> None:
+        owned = self._owned.get(partition)
+        if owned is None or not records:
+            return  # not (or no longer) ours: the partition is sought again when it is
+        batch = self._begin_batch()
+        batch.expected_offsets.setdefault(partition, owned.stored)
+        now = datetime.now(UTC)
+        for record in records:
+            self._decode_into(batch, record, owned.epoch, now)
+        batch.next_offsets[partition] = owned.position = records[-1].offset + 1
+
+    def _begin_batch(self) -> Batch:
         batch = self._batch
         if batch.first_polled_at is None:
             batch.first_polled_at = datetime.now(UTC)
             self._batch_started = time.monotonic()
-        now = datetime.now(UTC)
-        for record in records:
-            decoded = self._decoder.decode(
-                record.topic,
-                record.partition,
-                record.offset,
-                record.key,
-                record.value,
-                list(record.headers or []),
-                now,
-            )
-            if isinstance(decoded, DeadLetter):
-                batch.dead_letters.append(decoded)
-            else:
-                batch.events.append(decoded)
-        batch.expected_offsets.setdefault(partition, self._stored.get(partition))
-        batch.next_offsets[partition] = records[-1].offset + 1
+        return batch
+
+    def _decode_into(self, batch: Batch, record: Any, epoch: int, now: datetime) -> None:
+        decoded = self._decoder.decode(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            list(record.headers or []),
+            now,
+        )
+        batch.value_bytes += len(record.value or b"")
+        if isinstance(decoded, DeadLetter):
+            decoded.source_epoch = epoch
+            batch.dead_letters.append(decoded)
+        else:
+            batch.events.append(decoded)
 
     def _batch_due(self) -> bool:
         batch = self._batch
@@ -215,54 +289,87 @@ class IngestConsumer:
             return False
         return (
             batch.messages >= self.config.batch_max_events
+            or batch.value_bytes >= _BATCH_MAX_BYTES
             or time.monotonic() - self._batch_started >= self.config.batch_max_age_s
         )
 
     # -- commit --------------------------------------------------------------------------------
 
-    def _flush(self, retry: bool = True) -> None:
+    def _flush(self, deadline: float | None = None) -> bool:
         """Hand the current batch to the writer thread (see PostgresSink.write for the order of
         the steps) after the previous batch has committed.
 
         At most one batch is in flight while the next one is read and decoded: Postgres works on
         batch N while this thread decodes batch N+1, and memory stays bounded by two batches.
-        With `retry`, infrastructure errors are retried until they pass or a stop is requested.
+        Infrastructure errors are retried until they pass, a stop is requested or `deadline`
+        (monotonic) passes.
+
+        Returns:
+            False when the previous batch was still in flight at `deadline` (nothing submitted).
         """
         batch = self._batch
-        self._await_inflight()
+        if not self._await_inflight(None if deadline is None else deadline - time.monotonic()):
+            return False
         if batch is not self._batch or not batch.next_offsets:
-            return  # discarded by a fence while we waited, or empty
-        give_up = self._stopping.is_set if retry else _always
-        self._inflight = (batch, self._writer.submit(self._commit, batch, give_up))
+            return True  # discarded by a fence while we waited, or empty
+        batch.topic_id = self._topic_id
+        flight = _Flight(batch, self._stopping, deadline)
+        flight.future = self._writer.submit(self._commit, flight)
+        self._inflight = flight
         # The next batch starts where this one ends; if this one is fenced, both are discarded.
-        self._stored.update(batch.next_offsets)
+        for partition, offset in batch.next_offsets.items():
+            if partition in self._owned:
+                self._owned[partition].stored = offset
         self._batch = Batch(topic=self.config.topic)
+        return True
 
-    def _commit(self, batch: Batch, give_up: Callable[[], bool]) -> BatchResult:
+    def _commit(self, flight: _Flight) -> BatchResult:
         """Writer thread: dead letters to the DLQ topic, then the one Postgres transaction."""
+        batch = flight.batch
         if batch.dead_letters:
             assert self._dlq is not None
-            dlq, letters = self._dlq, batch.dead_letters
-            _retry("publishing dead letters", lambda: dlq.publish(letters), give_up)
-        return _retry(  # type: ignore[return-value]
-            "writing the batch to Postgres", lambda: self._write(batch), give_up
+            self._dlq.publish_all(
+                batch.dead_letters, flight.give_up, self.config.dlq_publish_timeout_s
+            )
+        return retry(  # type: ignore[no-any-return]
+            "writing the batch to Postgres", lambda: self._write(batch), flight.give_up
         )
 
-    def _await_inflight(self) -> None:
-        """Wait for the batch in flight; account for it, or discard everything after a fence."""
-        if self._inflight is None:
-            return
-        batch, future = self._inflight
-        self._inflight = None
+    def _await_inflight(self, timeout: float | None = None) -> bool:
+        """Wait for the batch in flight; account for it, or discard everything after a fence.
+
+        Returns:
+            False when it is still in flight after `timeout` seconds.
+        """
+        flight = self._inflight
+        if flight is None:
+            return True
+        assert flight.future is not None
         try:
-            result = future.result()
+            result = flight.future.result(timeout=None if timeout is None else max(timeout, 0))
+        except TimeoutError:
+            return False
         except OffsetFenceError as error:
+            self._inflight = None
+            self.report.fenced_batches += 1
             logger.warning("batch discarded, another consumer took over: %s", error)
             self._batch = Batch(topic=self.config.topic)
             self._reseek()
-            return
-        self.report.add(result, [letter.reason for letter in batch.dead_letters])
-        self._commit_to_kafka(batch.next_offsets)
+            return True
+        except (*TRANSIENT_DB_ERRORS, KafkaError) as error:
+            self._inflight = None
+            if not flight.abandoned.is_set():
+                raise
+            logger.warning("abandoned batch not written (%s): its rows are re-read", error)
+            return True
+        self._inflight = None
+        self.report.add(result, flight.batch.dead_letters)
+        committed_at = datetime.now(UTC)
+        for partition in flight.batch.next_offsets:
+            if partition in self._owned:
+                self._owned[partition].updated_at = committed_at
+        if not flight.abandoned.is_set():
+            self._commit_to_kafka(flight.batch.next_offsets)
         elapsed = max(time.monotonic() - self._last_logged, 1e-9)
         self._last_logged = time.monotonic()
         logger.info(
@@ -273,74 +380,37 @@ class IngestConsumer:
             result.dead_letters,
             result.messages / elapsed,
         )
+        return True
 
     def _write(self, batch: Batch) -> BatchResult:
         try:
             return self._sink.write(batch)
-        except (psycopg.OperationalError, psycopg.InterfaceError):
+        except TRANSIENT_DB_ERRORS:
             self._sink.reset()
+            raise
+
+    def _on_offsets(self, action: Callable[[], Any]) -> Any:
+        """Run `action` on this thread's sink; drop its connection after a transient error."""
+        try:
+            return action()
+        except TRANSIENT_DB_ERRORS:
+            self._offsets.reset()
             raise
 
     def _commit_to_kafka(self, offsets: dict[int, int]) -> None:
         """For lag tools only: Postgres holds the offsets the consumer resumes from."""
-        if self._consumer is None:
+        owned = {p: o for p, o in offsets.items() if p in self._owned}
+        if self._consumer is None or not owned:
             return
         try:
             self._consumer.commit_async(
                 {
                     TopicPartition(self.config.topic, partition): OffsetAndMetadata(offset, "", -1)
-                    for partition, offset in offsets.items()
+                    for partition, offset in owned.items()
                 }
             )
         except KafkaError as error:  # harmless: the next commit carries newer offsets
             logger.debug("kafka offset commit failed: %s", error)
-
-    # -- rebalance -----------------------------------------------------------------------------
-
-    def on_assigned(self, partitions: list[TopicPartition]) -> None:
-        """Seek every new partition to the offset stored in Postgres (or its beginning)."""
-        numbers = [tp.partition for tp in partitions]
-        stored: dict[int, int] = _retry(  # type: ignore[assignment]
-            "reading stored offsets",
-            lambda: self._read_offsets(numbers),
-            self._stopping.is_set,
-        )
-        for tp in partitions:
-            offset = stored.get(tp.partition)
-            self._stored[tp.partition] = offset
-            if offset is None:
-                self._consumer.seek_to_beginning(tp)  # type: ignore[union-attr]
-            else:
-                self._consumer.seek(tp, offset)  # type: ignore[union-attr]
-        self._assigned_at = time.monotonic()
-        logger.info("assigned %s; resuming from %s", sorted(numbers), stored or "the beginning")
-
-    def on_revoked(self, partitions: list[TopicPartition]) -> None:
-        """Commit what we hold before giving partitions up; if that fails, drop it (it is re-read
-        by the new owner from the stored offsets, so nothing is lost)."""
-        if not partitions:
-            return
-        try:
-            # A revocation must not hold the group up: one attempt, no retries.
-            self._flush(retry=False)
-            self._await_inflight()
-        except (psycopg.Error, KafkaError, OffsetFenceError) as error:
-            logger.warning("could not flush on revocation (%s): batch left to the new owner", error)
-            self._batch = Batch(topic=self.config.topic)
-        for tp in partitions:
-            self._stored.pop(tp.partition, None)
-
-    def _read_offsets(self, partitions: list[int]) -> dict[int, int]:
-        try:
-            return self._offsets.stored_offsets(self.config.topic, partitions)
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            self._offsets.reset()
-            raise
-
-    def _reseek(self) -> None:
-        if self._consumer is None:
-            return
-        self.on_assigned(list(self._consumer.assignment()))
 
     def _close(self) -> None:
         if self._consumer is not None:
@@ -348,15 +418,15 @@ class IngestConsumer:
                 self._consumer.close(autocommit=False)
             except KafkaError as error:
                 logger.debug("closing the consumer: %s", error)
-        if self._dlq is not None:
-            self._dlq.close()
+        for client in (self._dlq, self._admin):
+            if client is not None:
+                try:
+                    client.close()
+                except KafkaError as error:
+                    logger.debug("closing a Kafka client: %s", error)
         self._writer.shutdown(wait=True)
         self._sink.close()
         self._offsets.close()
-
-
-def _always() -> bool:
-    return True
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -369,5 +439,8 @@ class _Rebalance(ConsumerRebalanceListener):
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self._owner.on_assigned(list(assigned))
 
+    def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
+        self._owner.on_lost(list(lost))
 
-__all__ = ["IngestConfig", "IngestConsumer", "IngestReport"]
+
+__all__ = ["MAX_VALUE_BYTES", "IngestConfig", "IngestConsumer", "IngestReport"]

@@ -73,8 +73,19 @@ def _not_ancient(value: datetime) -> datetime:
     return value
 
 
+def _platform(value: str) -> str:
+    # The platform is part of the member key ("platform:member_id"): "Discord " and "discord" must
+    # give the same key, and a ':' inside it would let two different pairs give the same text.
+    normalized = value.strip().lower()
+    if not normalized:
+        raise ValueError("must not be blank")
+    if ":" in normalized:
+        raise ValueError("must not contain ':' (the separator of the member key)")
+    return _storable(normalized)
+
+
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_not_ancient)]
-CommunityId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+CommunityId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]  # COMMUNITY_ID_PATTERN
 Identifier = _stored(128)
 MemberId = _stored(128)  # hashed, never stored as sent
 FreeText = Annotated[str, Field(max_length=10_000)]  # used for sentiment, then dropped
@@ -83,6 +94,16 @@ Sentiment = Annotated[float, Field(ge=-1.0, le=1.0), BeforeValidator(_not_bool)]
 # most 2^53 - 1 so every JSON reader holds it exactly and it fits PostgreSQL's bigint.
 Count = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_not_bool)]
 AuthorRole = Literal["member", "brand", "moderator"]
+Platform = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[^:]+$",
+        description="Trimmed and lower-cased at ingest; may not contain ':'.",
+    ),
+    AfterValidator(_platform),
+]
 
 
 class _Payload(BaseModel):
@@ -185,7 +206,7 @@ class _Envelope(BaseModel):
     occurred_at: Timestamp
     community_id: CommunityId
     member_id: MemberId | None = None
-    platform: _stored(32) | None = None
+    platform: Platform | None = None
 
     @model_validator(mode="after")
     def _member_required(self) -> _Envelope:
@@ -294,3 +315,13 @@ InboundEvent = Annotated[
     Field(discriminator="event_type"),
 ]
 INBOUND_ADAPTER: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)
+
+# What a dead letter may keep of a rejected value (streaming/redact.py): the contract's own fields,
+# so a producer's extra field (an email, a nested author object) is dropped, never stored.
+ENVELOPE_FIELDS: frozenset[str] = frozenset(MemberJoinedEvent.model_fields)
+PAYLOAD_FIELDS: dict[str, frozenset[str]] = {
+    event_type: frozenset(model.model_fields) for event_type, model in PAYLOADS.items()
+}
+ANY_PAYLOAD_FIELDS: frozenset[str] = frozenset().union(*PAYLOAD_FIELDS.values())
+FREE_TEXT_FIELDS: frozenset[str] = frozenset({"text"})  # kept as their length only
+COMMUNITY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,11 +18,10 @@ from pydantic import ValidationError
 
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, TYPES_WITH_TEXT
 from streaming.privacy import Pseudonymizer, text_sentiment
+from streaming.redact import MAX_REDACTED_CHARS, Redactor, clean_text, jsonb_text
 
 MAX_VALUE_BYTES = 1024 * 1024
 MAX_DETAIL_CHARS = 500
-# Redacted copies bigger than this are not kept in Postgres (the DLQ topic has the original).
-MAX_REDACTED_CHARS = 64 * 1024
 
 REASONS = (
     "invalid_json",
@@ -32,6 +30,9 @@ REASONS = (
     "schema_violation",
     "unknown_event_type",
     "future_timestamp",
+    # The Kafka client could not parse the record (or its batch) at all: a header key that is
+    # not UTF-8, a broken record structure, a failed CRC, a batch that decompresses past bounds.
+    "undecodable_record",
 )
 
 
@@ -52,6 +53,8 @@ class EventRow:
     text_length: int | None
     source_partition: int
     source_offset: int
+    # HMAC of the member id alone (docs/contracts.md, "Privacy"); last, so it may be omitted.
+    member_ref: str | None = None
 
     def copy_row(self, topic: str) -> tuple[Any, ...]:
         return (
@@ -61,6 +64,7 @@ class EventRow:
             self.occurred_at,
             self.community_id,
             self.member_key,
+            self.member_ref,
             self.platform,
             self.payload_json,
             self.sentiment,
@@ -79,6 +83,7 @@ EVENT_COLUMNS = (
     "occurred_at",
     "community_id",
     "member_key",
+    "member_ref",
     "platform",
     "payload",
     "sentiment",
@@ -92,20 +97,35 @@ EVENT_COLUMNS = (
 
 @dataclass(slots=True)
 class DeadLetter:
-    """One rejected record: what goes to raw.dead_letter_events and to the DLQ topic."""
+    """One rejected record: what goes to raw.dead_letter_events and to the DLQ topic.
+
+    `key`, `value` and `headers` are the original record's, for the DLQ topic only; Postgres
+    gets `stored_key` (the key when it is the record's community id) or `key_hmac` instead, and
+    the redacted copy. `source_offset_last` is set when only an offset range is known (a batch
+    the client cannot parse); `value_size`/`value_sha256` when the value was not read into memory.
+    """
 
     source_topic: str
     source_partition: int
     source_offset: int
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: list[tuple[str, bytes | None]]
     reason: str
     detail: str
     event_id: str | None = None
     event_type: str | None = None
     member_key: str | None = None
     redacted_json: str | None = None
+    member_ref: str | None = None
+    stored_key: bytes | None = None
+    key_hmac: str | None = None
+    source_epoch: int = 0
+    source_offset_last: int | None = None
+    value_size: int | None = None
+    value_sha256: str | None = None
+    dlq_published: bool = True
+    dlq_error: str | None = None
 
     def copy_row(self) -> tuple[Any, ...]:
         value = self.value or b""
@@ -118,21 +138,30 @@ class DeadLetter:
             self.event_id,
             self.event_type,
             self.member_key,
-            self.key,
+            self.stored_key,
             self.redacted_json,
-            len(value),
-            hashlib.sha256(value).hexdigest(),
+            len(value) if self.value_size is None else self.value_size,
+            self.value_sha256 or hashlib.sha256(value).hexdigest(),
+            self.source_epoch,
+            self.source_offset_last,
+            self.member_ref,
+            self.key_hmac,
+            self.dlq_published,
+            self.dlq_error,
         )
 
-    def dlq_headers(self) -> list[tuple[str, bytes]]:
+    def dlq_headers(self) -> list[tuple[str, bytes | None]]:
         """The original headers plus the `pulse.*` ones of the contract (docs/contracts.md)."""
-        ours = [
+        ours: list[tuple[str, bytes | None]] = [
             ("pulse.error.reason", self.reason.encode()),
             ("pulse.error.detail", self.detail.encode("utf-8", "replace")),
             ("pulse.source.topic", self.source_topic.encode()),
             ("pulse.source.partition", str(self.source_partition).encode()),
             ("pulse.source.offset", str(self.source_offset).encode()),
+            ("pulse.source.epoch", str(self.source_epoch).encode()),
         ]
+        if self.source_offset_last is not None:
+            ours.append(("pulse.source.offset_last", str(self.source_offset_last).encode()))
         return [*(h for h in self.headers if not h[0].startswith("pulse.")), *ours]
 
 
@@ -149,6 +178,12 @@ DEAD_LETTER_COLUMNS = (
     "redacted_value",
     "value_bytes",
     "value_sha256",
+    "source_epoch",
+    "source_offset_last",
+    "member_ref",
+    "message_key_hmac",
+    "dlq_published",
+    "dlq_error",
 )
 
 
@@ -167,6 +202,7 @@ class Decoder:
 
     def __init__(self, pseudonymizer: Pseudonymizer, future_tolerance: timedelta) -> None:
         self._pseudonymizer = pseudonymizer
+        self._redactor = Redactor(pseudonymizer)
         self._future_tolerance = future_tolerance
 
     def decode(
@@ -216,11 +252,10 @@ class Decoder:
                 sentiment, source = payload.sentiment, "sent"  # type: ignore[union-attr]
             elif text:
                 sentiment, source = text_sentiment(text), "vader"
-        member_key = (
-            self._pseudonymizer.member_key(event.platform, event.member_id)
-            if event.member_id is not None
-            else None
-        )
+        member_key = member_ref = None
+        if event.member_id is not None:
+            member_key = self._pseudonymizer.member_key(event.platform, event.member_id)
+            member_ref = self._pseudonymizer.member_ref(event.member_id)
         return EventRow(
             event_id=str(event.event_id),
             event_type=event.event_type,
@@ -228,6 +263,7 @@ class Decoder:
             occurred_at=event.occurred_at,
             community_id=event.community_id,
             member_key=member_key,
+            member_ref=member_ref,
             platform=event.platform,
             payload_json=payload.model_dump_json(exclude={"text", "sentiment"}, exclude_none=True),
             sentiment=sentiment,
@@ -256,39 +292,50 @@ class Decoder:
             value=value,
             headers=list(headers or []),
             reason=rejected.reason,
-            detail=_clean_text(rejected.detail)[:MAX_DETAIL_CHARS],
+            detail=clean_text(rejected.detail)[:MAX_DETAIL_CHARS],
         )
+        letter.stored_key, letter.key_hmac = self._redactor.stored_key(key, parsed)
         if parsed is not None:
             letter.event_id = _short_str(parsed.get("event_id"))
             letter.event_type = _short_str(parsed.get("event_type"))
-            letter.redacted_json, letter.member_key = self._redact(parsed)
+            redacted = self._redactor.redact(parsed)
+            letter.redacted_json = redacted.json
+            letter.member_key, letter.member_ref = redacted.member_key, redacted.member_ref
         return letter
 
-    def _redact(self, parsed: dict[str, Any]) -> tuple[str | None, str | None]:
-        """A copy safe to keep: member_id becomes member_key, free text goes."""
-        redacted = dict(parsed)
-        member_key = None
-        member_id = redacted.pop("member_id", None)
-        if isinstance(member_id, str | int):
-            platform = redacted.get("platform")
-            member_key = self._pseudonymizer.member_key(
-                platform if isinstance(platform, str) else None, str(member_id)
-            )
-            redacted["member_key"] = member_key
-        elif member_id is not None:
-            redacted["member_id"] = "<redacted: not a string>"
-        payload = redacted.get("payload")
-        if isinstance(payload, dict) and "text" in payload:
-            text = payload["text"]
-            redacted["payload"] = {k: v for k, v in payload.items() if k != "text"}
-            redacted["payload"]["text_length"] = len(text) if isinstance(text, str) else None
-        try:
-            encoded = _jsonb_text(redacted)
-        except (ValueError, RecursionError):
-            return None, member_key
-        if len(encoded) > MAX_REDACTED_CHARS:
-            return None, member_key
-        return encoded, member_key
+    def unparsed(
+        self,
+        reason: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        detail: str,
+        *,
+        key: bytes | None = None,
+        value: bytes | None = None,
+        headers: list[tuple[str, bytes | None]] | None = None,
+        offset_last: int | None = None,
+        value_size: int | None = None,
+        value_sha256: str | None = None,
+    ) -> DeadLetter:
+        """A dead letter for a record whose value is not decoded: one the Kafka client cannot
+        parse (`undecodable_record`, possibly a whole offset range) or one too big to read into
+        memory (`oversized`, with its size and digest computed while skipping it)."""
+        letter = DeadLetter(
+            source_topic=topic,
+            source_partition=partition,
+            source_offset=offset,
+            key=key,
+            value=value,
+            headers=list(headers or []),
+            reason=reason,
+            detail=clean_text(detail)[:MAX_DETAIL_CHARS],
+            source_offset_last=offset_last,
+            value_size=value_size,
+            value_sha256=value_sha256,
+        )
+        letter.stored_key, letter.key_hmac = self._redactor.stored_key(key, None)
+        return letter
 
 
 def _why_rejected(value: bytes | None, error: ValidationError) -> Rejected:
@@ -355,21 +402,17 @@ def _json_kind(value: Any) -> str:
 def _short_str(value: Any, limit: int = 128) -> str | None:
     if not isinstance(value, str):
         return None
-    return _clean_text(value)[:limit]
+    return clean_text(value)[:limit]
 
 
-def _clean_text(value: str) -> str:
-    """Text PostgreSQL accepts: no NUL, no lone surrogates."""
-    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-
-
-# jsonb refuses the escape \u0000 (an odd run of backslashes before "u0000" is an escape).
-_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-
-
-def _jsonb_text(value: Any) -> str:
-    """JSON text jsonb accepts: NUL escapes and lone surrogates replaced."""
-    encoded = _clean_text(json.dumps(value, ensure_ascii=False))
-    if "u0000" not in encoded:
-        return encoded
-    return _NUL_ESCAPE.sub(lambda m: m.group(1) + "\\ufffd", encoded)
+__all__ = [
+    "DEAD_LETTER_COLUMNS",
+    "EVENT_COLUMNS",
+    "MAX_REDACTED_CHARS",
+    "MAX_VALUE_BYTES",
+    "REASONS",
+    "DeadLetter",
+    "Decoder",
+    "EventRow",
+    "jsonb_text",
+]

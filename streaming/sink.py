@@ -11,11 +11,13 @@ import psycopg
 from psycopg import sql
 
 from streaming.decode import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, DeadLetter, EventRow
-from streaming.errors import OffsetFenceError
+from streaming.errors import KeyMismatchError, OffsetFenceError
+from streaming.gaps import Gap
 
 logger = logging.getLogger(__name__)
 
 INGEST_ROLE = "pulse_ingest"
+APPLICATION_NAME = "pulse-ingest"
 
 
 @dataclass
@@ -32,10 +34,22 @@ class Batch:
     expected_offsets: dict[int, int | None] = field(default_factory=dict)
     next_offsets: dict[int, int] = field(default_factory=dict)
     first_polled_at: datetime | None = None
+    topic_id: str | None = None  # the topic incarnation the offsets belong to (None: unknown)
+    value_bytes: int = 0  # bytes of the values held, to bound the batch's memory
 
     @property
     def messages(self) -> int:
         return len(self.events) + len(self.dead_letters)
+
+
+@dataclass(frozen=True)
+class StoredPosition:
+    """What raw.consumer_offsets holds for one partition."""
+
+    offset: int
+    epoch: int
+    topic_id: str | None
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -60,21 +74,39 @@ _DEAD_COPY = sql.SQL("copy pulse_batch_dead_letters ({}) from stdin").format(
 )
 _DEAD_INSERT = sql.SQL(
     "insert into raw.dead_letter_events ({cols}) select {cols} from pulse_batch_dead_letters "
-    "on conflict (source_topic, source_partition, source_offset) do nothing"
+    "on conflict (source_topic, source_partition, source_epoch, source_offset) do nothing"
 ).format(cols=sql.SQL(", ").join(map(sql.Identifier, DEAD_LETTER_COLUMNS)))
 
 
 class PostgresSink:
-    """Writes batches to raw.* as `pulse_ingest`, and reads back the stored offsets."""
+    """Writes batches to raw.* as `pulse_ingest`, and reads back the stored offsets.
 
-    def __init__(self, dsn: str, consumer_group: str) -> None:
+    Every session carries `statement_timeout` and `lock_timeout`, so a hung statement or a lock
+    held elsewhere turns into an error the consumer retries instead of a stalled ingest.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        consumer_group: str,
+        *,
+        statement_timeout_ms: int = 60_000,
+        lock_timeout_ms: int = 10_000,
+    ) -> None:
         self._dsn = dsn
         self._group = consumer_group
+        self._timeouts = (statement_timeout_ms, lock_timeout_ms)
         self._conn: psycopg.Connection | None = None
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            conn = psycopg.connect(self._dsn, connect_timeout=5)
+            conn = psycopg.connect(self._dsn, connect_timeout=5, application_name=APPLICATION_NAME)
+            # Session settings, not DSN options: the DSN may carry options of its own.
+            conn.execute(
+                "select set_config('statement_timeout', %s, false), "
+                "set_config('lock_timeout', %s, false)",
+                [f"{self._timeouts[0]}ms", f"{self._timeouts[1]}ms"],
+            )
             # Least privilege: a superuser DSN (the embedded stack) still writes as pulse_ingest.
             is_member = conn.execute(
                 "select pg_has_role(current_user, %s, 'MEMBER')", [INGEST_ROLE]
@@ -110,21 +142,115 @@ class PostgresSink:
         self.reset()
 
     def stored_offsets(self, topic: str, partitions: list[int]) -> dict[int, int]:
+        """The next offset stored per partition (partitions without a row are left out)."""
+        positions = self.stored_positions(topic, partitions)
+        return {partition: position.offset for partition, position in positions.items()}
+
+    def stored_positions(self, topic: str, partitions: list[int]) -> dict[int, StoredPosition]:
+        """Offset, epoch, topic id and last update per partition that has a row."""
         conn = self._connection()
         with conn.transaction():
             rows = conn.execute(
-                "select partition, next_offset from raw.consumer_offsets "
+                "select partition, next_offset, epoch, topic_id, updated_at "
+                "from raw.consumer_offsets "
                 "where consumer_group = %s and topic = %s and partition = any(%s)",
                 [self._group, topic, partitions],
             ).fetchall()
-        return {partition: offset for partition, offset in rows}
+        return {row[0]: StoredPosition(*row[1:]) for row in rows}
+
+    def record_gap(self, gap: Gap, expected_offset: int) -> int:
+        """Record a gap and move the partition's stored offset to where ingest resumes.
+
+        One transaction, fenced like a batch: when the stored offset is no longer
+        `expected_offset`, another consumer owns the partition (OffsetFenceError).
+
+        Returns:
+            The partition's epoch from now on (one more when the offsets are reused).
+        """
+        conn = self._connection()
+        with conn.transaction():
+            row = conn.execute(
+                "select next_offset, epoch from raw.consumer_offsets "
+                "where consumer_group = %s and topic = %s and partition = %s for update",
+                [self._group, gap.topic, gap.partition],
+            ).fetchone()
+            if row is None or row[0] != expected_offset:
+                raise OffsetFenceError(
+                    f"{gap.topic}[{gap.partition}]: stored offset is {row and row[0]}, "
+                    f"this consumer expected {expected_offset}"
+                )
+            epoch = row[1] + (1 if gap.reuses_offsets else 0)
+            conn.execute(
+                "insert into raw.ingest_gaps (consumer_group, topic, partition, stored_offset, "
+                "log_start_offset, log_end_offset, resume_offset, cause, epoch_before, "
+                "epoch_after, topic_id_before, topic_id_after, lost_from) "
+                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    self._group,
+                    gap.topic,
+                    gap.partition,
+                    gap.stored_offset,
+                    gap.log_start,
+                    gap.log_end,
+                    gap.resume_offset,
+                    gap.cause,
+                    row[1],
+                    epoch,
+                    gap.topic_id_before,
+                    gap.topic_id_after,
+                    gap.lost_from,
+                ],
+            )
+            conn.execute(
+                "update raw.consumer_offsets set next_offset = %s, epoch = %s, "
+                "topic_id = coalesce(%s, topic_id), updated_at = now() "
+                "where consumer_group = %s and topic = %s and partition = %s",
+                [
+                    gap.resume_offset,
+                    epoch,
+                    gap.topic_id_after,
+                    self._group,
+                    gap.topic,
+                    gap.partition,
+                ],
+            )
+        return epoch
+
+    def ensure_key_fingerprint(self, fingerprint: str) -> bool:
+        """Refuse another pseudonym key than the warehouse's; adopt this one if it has none.
+
+        Returns:
+            True when this call recorded the fingerprint (a warehouse initialised without one).
+
+        Raises:
+            KeyMismatchError: the warehouse's member keys were made with another key.
+        """
+        conn = self._connection()
+        with conn.transaction():
+            # Two consumers starting at once: the partial unique index lets one insert win.
+            adopted = conn.execute(
+                "insert into raw.pseudonym_key (fingerprint) values (%s) on conflict do nothing",
+                [fingerprint],
+            ).rowcount
+            row = conn.execute(
+                "select fingerprint from raw.pseudonym_key where retired_at is null"
+            ).fetchone()
+        if row is None or row[0] != fingerprint:
+            active = row[0][:12] if row else "none"
+            raise KeyMismatchError(
+                f"PULSE_PSEUDONYM_KEY is not this warehouse's pseudonym key (fingerprint "
+                f"{fingerprint[:12]}, the warehouse's is {active}): refusing to ingest; see "
+                "docs/runbook.md, Key rotation"
+            )
+        return adopted == 1
 
     def write(self, batch: Batch) -> BatchResult:
         """Commit a batch: its events, its dead letters and its partitions' next offsets.
 
         Commit order, the one place it is written down:
         1. the consumer has already produced the batch's dead letters to the DLQ topic and
-           flushed them (so the DLQ topic is at-least-once; Postgres is exactly-once);
+           flushed them (so the DLQ topic is at-least-once; Postgres is exactly-once); those the
+           DLQ topic refused for good carry `dlq_published = False` into their rows;
         2. here, in ONE transaction: lock the batch's offset rows and check they still hold the
            offsets this consumer started from (else OffsetFenceError: another consumer took
            over), COPY events and dead letters into temp tables, insert-select them with
@@ -151,11 +277,13 @@ class PostgresSink:
             with conn.cursor() as cur:
                 cur.executemany(
                     "insert into raw.consumer_offsets "
-                    "(consumer_group, topic, partition, next_offset, updated_at) "
-                    "values (%s, %s, %s, %s, now()) on conflict (consumer_group, topic, partition) "
-                    "do update set next_offset = excluded.next_offset, updated_at = now()",
+                    "(consumer_group, topic, partition, next_offset, topic_id, updated_at) "
+                    "values (%s, %s, %s, %s, %s, now()) "
+                    "on conflict (consumer_group, topic, partition) do update set "
+                    "next_offset = excluded.next_offset, updated_at = now(), "
+                    "topic_id = coalesce(excluded.topic_id, raw.consumer_offsets.topic_id)",
                     [
-                        (self._group, batch.topic, partition, offset)
+                        (self._group, batch.topic, partition, offset, batch.topic_id)
                         for partition, offset in sorted(batch.next_offsets.items())
                     ],
                 )

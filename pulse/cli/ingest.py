@@ -19,33 +19,81 @@ def consume(
         typer.Option(help="Exit 0 after this many seconds with nothing new.", min=0.1),
     ] = None,
 ) -> None:
-    """Stream community.events.v1 into raw (exactly-once effect). SIGTERM flushes and exits 0."""
+    """Stream community.events.v1 into raw (exactly-once effect). SIGTERM flushes and exits 0.
+
+    Creates the pipeline's topics when missing and waits (with backoff, saying so) for a broker
+    or warehouse that is not there yet. Refuses to start with another pseudonym key than the
+    warehouse's.
+    """
     import psycopg
     from kafka.errors import KafkaError
 
     from pulse.runtime import ingest_config, resolve_endpoints
     from streaming.consumer import IngestConsumer
-    from streaming.topics import ensure_topics, pipeline_topics
+    from streaming.errors import KeyMismatchError
 
     settings = load_settings()
     endpoints = resolve_endpoints(settings)
-    ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
     consumer = IngestConsumer(ingest_config(settings, endpoints, stop_when_idle))
     consumer.install_signal_handlers()
     try:
         report = consumer.run()
+    except KeyMismatchError as error:
+        raise PulseError(str(error)) from None
     except (psycopg.Error, KafkaError) as error:
         # Only reached when a stop was requested while a service was away; nothing was stored
         # for the batch in hand, so it is read again on the next start.
         raise PulseError(
             f"stopped during an outage ({error}); unstored messages will be re-read"
         ) from None
+    extras = [
+        f"{count:,} {what}"
+        for count, what in (
+            (report.dlq_unpublished, "dead letters kept in Postgres only (DLQ refused them)"),
+            (report.gaps, "gaps recorded (see `pulse status`)"),
+        )
+        if count
+    ]
     console.print(
         f"[green]consumed[/green] {report.messages:,} messages in {report.seconds:.1f} s: "
         f"{report.inserted:,} stored, {report.duplicates:,} duplicates, "
         f"{report.dead_letters:,} dead letters"
         + (f" {dict(sorted(report.dead_letters_by_reason.items()))}" if report.dead_letters else "")
+        + (f"; {', '.join(extras)}" if extras else "")
     )
+
+
+@app.command()
+@friendly
+def gaps(
+    resolve: Annotated[
+        int | None, typer.Option(help="Mark this gap resolved (its id, from `pulse gaps`).")
+    ] = None,
+    note: Annotated[
+        str, typer.Option(help="What was done about it (kept with the gap).")
+    ] = "resolved by an operator",
+) -> None:
+    """List the unresolved ingest gaps (stored offsets a partition no longer had), or resolve one.
+
+    An unresolved gap fails the freshness check of every interval it touches; resolve it once
+    the missing messages were produced again or accepted as lost (docs/runbook.md, Gaps).
+    """
+    import psycopg
+
+    from pulse.runtime import warehouse_dsn
+    from pulse.warehouse.gaps import resolve_gap, unresolved_gaps
+
+    settings = load_settings()
+    dsn = warehouse_dsn(settings)
+    if resolve is not None:
+        gap = resolve_gap(dsn, resolve, note)
+        console.print(f"[green]resolved[/green] {gap.describe()}")
+        return
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        found = unresolved_gaps(conn, settings.events_topic, settings.consumer_group)
+    for gap in found:
+        console.print(gap.describe(), highlight=False)
+    console.print(f"{len(found)} unresolved gap(s) on {settings.events_topic}")
 
 
 @app.command()

@@ -141,10 +141,25 @@ def run(
         str | None,
         typer.Option(help="End (exclusive) of the data interval; default: the last full hour."),
     ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            help="Instead of the bounds: the last N whole UTC days (ending at today's midnight).",
+            min=1,
+        ),
+    ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            help="Rebuild every table from all of raw instead of processing what arrived since "
+            "the last validated build."
+        ),
+    ] = False,
 ) -> None:
     """Run the community_metrics DAG once through Airflow's dag.test() (no scheduler needed).
 
-    Freshness, raw gate, dbt build, marts gate, promote, publish, record; Airflow's database is
+    Freshness, raw gate, dbt build, marts gate, promote, publish, record; incremental (what
+    arrived since the last validated build) unless --full-refresh. Airflow's database is
     kept in the state folder unless AIRFLOW_HOME is set. Re-running an interval is safe. An
     interval that ends in the future is refused. Ctrl-C or SIGTERM stops the run within seconds
     (exit 130 or 143) and records it as failed ("interrupted").
@@ -153,10 +168,17 @@ def run(
 
     start = option_moment(interval_start, "--interval-start")
     end = option_moment(interval_end, "--interval-end")
+    if days is not None:
+        if start is not None or end is not None:
+            raise typer.BadParameter("give --days or the interval bounds, not both")
+        from datetime import UTC, datetime, timedelta
+
+        end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = end - timedelta(days=days)
     if (start is None) != (end is None):
         raise typer.BadParameter("give both --interval-start and --interval-end, or neither")
     try:
-        summary = run_once(load_settings(), start, end)
+        summary = run_once(load_settings(), start, end, full_refresh=full_refresh)
     except RunFailed as failed:
         _print_run(failed.summary)
         raise

@@ -18,15 +18,20 @@ def up() -> None:
     both set, this only creates the topics (what docker-compose's topics-init does).
     """
     from pulse.local.stack import LocalStack
-    from pulse.runtime import resolve_endpoints
+    from pulse.runtime import embedded_services, resolve_endpoints
     from streaming.topics import ensure_topics, pipeline_topics
 
     settings = load_settings()
     stack = LocalStack(settings.state_dir)
-    embedded_pg, embedded_kafka = settings.pg_dsn is None, settings.kafka_bootstrap is None
+    embedded_pg, embedded_kafka = embedded_services(settings)
     if embedded_pg or embedded_kafka:
         with console.status("starting the embedded services..."):
-            stack.up(postgres=embedded_pg, kafka=embedded_kafka)
+            stack.up(
+                postgres=embedded_pg,
+                kafka=embedded_kafka,
+                pg_port=settings.embedded_pg_port,
+                kafka_port=settings.embedded_kafka_port,
+            )
     endpoints = resolve_endpoints(settings)
     created = ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
     console.print(

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from pulse.cli.app import console, db_app, friendly, load_settings
 
 
 @db_app.command("init")
 @friendly
-def db_init() -> None:
-    """Create schemas, raw tables and roles (idempotent). Role passwords: PULSE_*_PASSWORD."""
+def db_init(
+    rotate_key: Annotated[
+        bool,
+        typer.Option(
+            "--rotate-key",
+            help=(
+                "Accept PULSE_PSEUDONYM_KEY although the warehouse records another key: every "
+                "member key changes (docs/runbook.md, Key rotation)."
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Create schemas, raw tables and roles (idempotent) and record the pseudonym key's
+    fingerprint. Role passwords: PULSE_*_PASSWORD."""
     import os
 
     from pulse.runtime import resolve_endpoints
@@ -20,7 +36,9 @@ def db_init() -> None:
         for role in ROLES
         if os.environ.get(f"PULSE_{role.removeprefix('pulse_').upper()}_PASSWORD")
     }
-    init_warehouse(endpoints.pg_dsn, passwords)
+    init_warehouse(
+        endpoints.pg_dsn, passwords, pseudonym_key=endpoints.pseudonym_key, rotate_key=rotate_key
+    )
     console.print(
         "[green]warehouse ready[/green]: schemas raw, quality, marts; roles " + ", ".join(ROLES)
     )

@@ -111,10 +111,27 @@ class LocalStack:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def up(self, timeout: float = 30.0, postgres: bool = True, kafka: bool = True) -> StackInfo:
-        """Start the asked-for services that are not running yet; wait until they answer."""
+    def up(
+        self,
+        timeout: float = 30.0,
+        postgres: bool = True,
+        kafka: bool = True,
+        pg_port: int | None = None,
+        kafka_port: int | None = None,
+    ) -> StackInfo:
+        """Start the asked-for services that are not running yet; wait until they answer.
+
+        Ports are chosen once and kept in the state folder (a stopped stack comes back where it
+        was); `pg_port` / `kafka_port` fix them, e.g. so a BI tool can be pointed at one port.
+        """
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        info = self.info() or StackInfo(pg_port=free_port(), kafka_port=free_port())
+        info = self.info() or StackInfo(
+            pg_port=pg_port or free_port(), kafka_port=kafka_port or free_port()
+        )
+        if pg_port and pg_port != info.pg_port and not self.postgres_running():
+            info = StackInfo(pg_port=pg_port, kafka_port=info.kafka_port)
+        if kafka_port and kafka_port != info.kafka_port and not self.kafka_running():
+            info = StackInfo(pg_port=info.pg_port, kafka_port=kafka_port)
         self.info_file.write_text(json.dumps(asdict(info)))
         self.pseudonym_key()
         if postgres and not self.postgres_running():

@@ -19,6 +19,7 @@ from pulse.orchestration.local_airflow import (
 )
 from pulse.orchestration.local_run import RunInterrupted, run_once
 from pulse.orchestration.maintenance_runs import erase, replay, verify_erased
+from pulse.orchestration.notify import notify_failure
 from pulse.orchestration.runs import (
     DAG_ID,
     STEPS,
@@ -67,6 +68,7 @@ __all__ = [
     "load_dag",
     "marts_gate",
     "migrate_airflow_db",
+    "notify_failure",
     "prepare_local_airflow",
     "promote_build",
     "publish",

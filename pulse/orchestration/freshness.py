@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +15,7 @@ from pulse.errors import PulseError
 from pulse.orchestration.runs import RunContext, update_run
 from pulse.runtime import kafka_bootstrap, warehouse_dsn
 from pulse.settings import Settings
+from pulse.warehouse.gaps import GapRow, unresolved_gaps
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Freshness:
     fresh: bool
     reason: str
     lag_by_partition: dict[int, int] = field(default_factory=dict)
+    gaps: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total_lag(self) -> int:
@@ -64,10 +66,16 @@ def assess_freshness(
     stored_offsets: Mapping[int, int],
     max_lag: int,
     counted_lag: Mapping[int, int] | None = None,
+    gaps: Sequence[GapRow] = (),
 ) -> Freshness:
-    """Pure verdict: fresh when the consumer's stored offsets are within `max_lag` messages of
-    the topic end AND raw reaches the interval end, i.e. holds an event at or after it, or the
-    consumer has read everything there is (a quiet stream has no later event to show).
+    """Pure verdict: fresh when no unresolved ingest gap touches the interval, the consumer's
+    stored offsets are within `max_lag` messages of the topic end AND raw reaches the interval
+    end, i.e. holds an event at or after it, or the consumer has read everything there is (a
+    quiet stream has no later event to show).
+
+    A gap touches the interval when its window (from the last time ingest stored from the
+    partition to the gap's detection) overlaps it: messages of the interval may be missing, and
+    no amount of waiting brings them back, so only resolving the gap lets the interval pass.
 
     Topic ends are read after the interval ended, so a fully drained topic means every message
     produced during the interval is in raw. A partition's lag is the larger of end offset minus
@@ -93,10 +101,18 @@ def assess_freshness(
             fresh=fresh,
             reason=reason,
             lag_by_partition=lag,
+            gaps=[gap.as_dict() for gap in gaps],
         )
 
     if now < interval_end:
         return verdict(False, f"the interval ends at {interval_end.isoformat()}, in the future")
+    if gaps:
+        return verdict(
+            False,
+            f"{len(gaps)} unresolved ingest gap(s) of {topic} touch this interval: "
+            + "; ".join(gap.describe() for gap in gaps)
+            + ". Check what is missing, then `pulse gaps --resolve ID`",
+        )
     if not end_offsets:
         return verdict(False, f"topic {topic} has no partitions (does it exist?)")
     if total > max_lag:
@@ -164,9 +180,15 @@ def _topic_positions(
 
 
 def check_freshness(
-    settings: Settings, interval_end: datetime, now: datetime | None = None
+    settings: Settings,
+    interval_end: datetime,
+    now: datetime | None = None,
+    *,
+    interval_start: datetime | None = None,
 ) -> Freshness:
-    """Read the stored offsets, raw's watermark and the topic's positions; return the verdict."""
+    """Read the stored offsets, raw's watermark, the unresolved gaps touching the interval
+    ([interval_start, interval_end); no start: everything before the end) and the topic's
+    positions; return the verdict."""
     dsn = warehouse_dsn(settings)
     max_lag = settings.freshness_max_lag
     with psycopg.connect(dsn) as conn:
@@ -184,6 +206,12 @@ def check_freshness(
             "where occurred_at <= now() + make_interval(secs => %s)",
             [settings.future_tolerance_s],
         ).fetchone()
+        gaps = unresolved_gaps(
+            conn,
+            settings.events_topic,
+            settings.consumer_group,
+            touching=(interval_start, interval_end),
+        )
     ends, counted = _topic_positions(
         kafka_bootstrap(settings), settings.events_topic, stored, max_lag + 1
     )
@@ -196,6 +224,7 @@ def check_freshness(
         stored_offsets=stored,
         max_lag=max_lag,
         counted_lag=counted,
+        gaps=gaps,
     )
 
 
@@ -214,7 +243,7 @@ def ingest_freshness(
     timeout = float(settings.freshness_timeout_s if timeout_s is None else timeout_s)
     dsn = warehouse_dsn(settings)
     started = time.perf_counter()
-    freshness = check_freshness(settings, run.interval_end)
+    freshness = check_freshness(settings, run.interval_end, interval_start=run.interval_start)
     seconds = time.perf_counter() - started
     record = {"freshness": {**freshness.as_dict(), "waited_s": round(waited_s, 1)}}
     if freshness.fresh:

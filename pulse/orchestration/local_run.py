@@ -189,7 +189,11 @@ def _dag_test_child() -> None:
         dag_run = dag.test(
             logical_date=end,
             run_after=end,
-            run_conf={"interval_start": start.isoformat(), "interval_end": end.isoformat()},
+            run_conf={
+                "interval_start": start.isoformat(),
+                "interval_end": end.isoformat(),
+                "full_refresh": bool(request.get("full_refresh", False)),
+            },
         )
         result = {"run_id": dag_run.run_id, "state": str(dag_run.state)}
     except PulseError as error:
@@ -201,6 +205,8 @@ def run_once(
     settings: Settings,
     interval_start: datetime | None = None,
     interval_end: datetime | None = None,
+    *,
+    full_refresh: bool = False,
 ) -> RunSummary:
     """Run community_metrics once through `dag.test()` (no scheduler needed).
 
@@ -216,6 +222,7 @@ def run_once(
         interval_start: start of the data interval; with interval_end, or neither (then the last
             complete hour).
         interval_end: end (exclusive) of the data interval.
+        full_refresh: rebuild every table from all of raw instead of incrementally.
 
     Returns:
         The run as recorded in quality.pipeline_runs.
@@ -245,6 +252,7 @@ def run_once(
             "state_dir": str(Path(settings.state_dir).resolve()),
             "interval_start": start.isoformat(),
             "interval_end": end.isoformat(),
+            "full_refresh": full_refresh,
             "result": str(result_file),
         }
         log_path = run_log_path(Path(settings.state_dir))

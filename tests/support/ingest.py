@@ -8,18 +8,24 @@ number of messages has arrived and nothing more comes.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
+from kafka.record.util import calc_crc32c
 
 from pulse.local.generator import GeneratedMessage
 from pulse.local.stack import LocalStack
@@ -361,9 +367,11 @@ def start_consumer(
     log: Path,
     stop_when_idle_s: float | None = None,
     batch_max_events: int | None = None,
+    **env: str,
 ) -> subprocess.Popen[bytes]:
-    """`pulse consume` as a child process (same interpreter), output appended to `log`."""
-    extra = {}
+    """`pulse consume` as a child process (same interpreter), output appended to `log`; `env`
+    adds environment variables (PULSE_* settings)."""
+    extra = dict(env)
     if batch_max_events is not None:
         extra["PULSE_BATCH_MAX_EVENTS"] = str(batch_max_events)
     command = [sys.executable, "-m", "pulse.cli", "consume"]
@@ -436,3 +444,111 @@ def wait_until(
             return
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def wait_for_log(log: Path, text: str, timeout_s: float, after: int = 0) -> int:
+    """Wait until `log` holds `text` after character `after`; returns where it ends."""
+
+    def found() -> bool:
+        return log.exists() and text in log.read_text(errors="replace")[after:]
+
+    wait_until(found, timeout_s, f"{text!r} in the consumer's log:\n{tail(log)}")
+    return log.read_text(errors="replace").index(text, after) + len(text)
+
+
+def log_size(log: Path) -> int:
+    return len(log.read_text(errors="replace")) if log.exists() else 0
+
+
+def ingest_backends(dsn: str) -> list[tuple[int, str | None, str | None]]:
+    """(pid, wait_event_type, state) of the ingest sessions (application_name pulse-ingest) of
+    the database `dsn` names."""
+    with psycopg.connect(dsn, connect_timeout=2) as conn:
+        return conn.execute(
+            "select pid, wait_event_type, state from pg_stat_activity "
+            "where application_name = 'pulse-ingest' and datname = current_database()"
+        ).fetchall()
+
+
+# -- the broker's process --------------------------------------------------------------------------
+
+
+def broker_pid(local_stack: LocalStack) -> int:
+    return int(local_stack.kafka_pid_file.read_text())
+
+
+@contextlib.contextmanager
+def frozen(pid: int) -> Iterator[None]:
+    """SIGSTOP `pid` for the block (it keeps its memory, so the broker keeps its messages), then
+    SIGCONT, even when the block fails."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+# -- records no client would produce ---------------------------------------------------------
+
+NOT_UTF8_PLACEHOLDER = "PLACEHOLDER-HEADER-KEY"
+
+
+def record_batch(
+    records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+) -> bytes:
+    """A v2 record batch whose header keys named NOT_UTF8_PLACEHOLDER become bytes that are not
+    UTF-8 (same length, CRC recomputed): what kafka-python refuses to parse."""
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=0,
+        is_transactional=False,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1 << 24,
+    )
+    for offset, (key, value, headers) in enumerate(records):
+        builder.append(offset, timestamp=None, key=key, value=value, headers=headers)
+    placeholder = NOT_UTF8_PLACEHOLDER.encode()
+    data = bytes(builder.build()).replace(placeholder, b"\xff\xfe" + placeholder[2:])
+    patched = bytearray(data)
+    crc = calc_crc32c(memoryview(patched)[DefaultRecordBatch.ATTRIBUTES_OFFSET :])
+    struct.pack_into(">I", patched, DefaultRecordBatch.CRC_OFFSET, crc)
+    return bytes(patched)
+
+
+def produce_raw(bootstrap: str, topic: str, partition: int, batch: bytes) -> int:
+    """Send a record batch as it is, in one Produce (v3) request to the single embedded broker;
+    returns the base offset the broker gave it."""
+
+    def string(value: str) -> bytes:
+        return struct.pack(">h", len(value)) + value.encode()
+
+    body = (
+        struct.pack(">hhi", -1, -1, 10_000)  # no transactional id, acks=all, timeout
+        + struct.pack(">i", 1)
+        + string(topic)
+        + struct.pack(">ii", 1, partition)
+        + struct.pack(">i", len(batch))
+        + batch
+    )
+    request = struct.pack(">hhi", 0, 3, 1) + string("pulse-test-raw") + body
+    host, port = bootstrap.split(",")[0].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(struct.pack(">i", len(request)) + request)
+        size = struct.unpack(">i", _receive(sock, 4))[0]
+        response = _receive(sock, size)
+    # correlation id, [topic [partition, error, base offset, log append time]], throttle
+    at = 4 + 4 + 2 + len(topic) + 4
+    _, error, base_offset = struct.unpack_from(">ihq", response, at)
+    assert error == 0, f"the broker refused the batch (error {error})"
+    return int(base_offset)
+
+
+def _receive(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        assert chunk, "the broker closed the connection"
+        data += chunk
+    return data

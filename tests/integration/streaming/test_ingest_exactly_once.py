@@ -3,13 +3,15 @@
 One seeded 20k-event dataset (with duplicates and invalid messages) is produced once per module
 and read back with a plain `assign()` consumer, which gives the expected outcome of every
 (partition, offset). Each test then ingests that topic into its own database under its own
-consumer group: once, through SIGKILLs at random points, through a PostgreSQL outage, and through
-a SIGTERM, and Postgres must end up holding exactly the expected rows, dead letters and offsets.
+consumer group: once, through SIGKILLs inside the batch transaction, through a PostgreSQL outage,
+and through a SIGTERM, and Postgres must end up holding exactly the expected rows, dead letters
+and offsets. Faults land where the test can see them (a session waiting inside its transaction, a
+retry in the log), never after a guessed sleep.
 """
 
 from __future__ import annotations
 
-import random
+import contextlib
 import signal
 import time
 import uuid
@@ -31,12 +33,14 @@ from support.ingest import (
     batches_committed,
     expect_from_generated,
     in_process_config,
+    ingest_backends,
     read_topic,
     start_consumer,
     start_postgres,
     stored,
     tail,
     wait_exit,
+    wait_for_log,
     wait_until,
 )
 
@@ -280,13 +284,32 @@ KILLS = 5
 CRASH_BATCH = 250
 
 
-def test_sigkill_at_random_points_then_restart_stores_everything_exactly_once(
+@contextlib.contextmanager
+def batch_transaction_held(dsn: str) -> Iterator[psycopg.Connection]:
+    """Hold the consumer inside its batch transaction: a SHARE lock on raw.ingest_batches blocks
+    the transaction's last insert, after its rows, dead letters and offsets are written and
+    before COMMIT. Yields once the consumer's session is seen waiting on that lock."""
+    conn = psycopg.connect(dsn)
+    try:
+        conn.execute("lock table raw.ingest_batches in share mode")
+        wait_until(
+            lambda: any(wait == "Lock" for _, wait, _ in ingest_backends(dsn)),
+            90,
+            "the consumer to wait inside its batch transaction",
+        )
+        yield conn
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            conn.close()
+
+
+def test_sigkill_inside_the_batch_transaction_then_restart_stores_everything_exactly_once(
     shared_settings: Settings, dataset: Dataset, tmp_path: Path
 ) -> None:
-    rng = random.Random(20261128)
+    # Each kill lands where it hurts most: inside an open transaction that holds a batch's rows
+    # and offsets (observed in pg_stat_activity), never by a guess of how long to wait.
     dsn, group = _dsn(shared_settings), shared_settings.consumer_group
     log = tmp_path / "consumer.log"
-    kills_mid_stream = 0
     for kill in range(KILLS):
         before = max(batches_committed(dsn, group), 0)
         process = start_consumer(shared_settings, log, batch_max_events=CRASH_BATCH)
@@ -299,16 +322,20 @@ def test_sigkill_at_random_points_then_restart_stores_everything_exactly_once(
                 f"run {kill + 1} to store a batch",
             )
             assert process.poll() is None, f"the consumer exited early:\n{tail(log)}"
-            time.sleep(rng.uniform(0.0, 0.5))
+            with batch_transaction_held(dsn):
+                process.kill()  # SIGKILL, mid-transaction
+                process.wait(timeout=10)
+                held = _stored(shared_settings)
         finally:
-            process.kill()  # SIGKILL
-            process.wait(timeout=10)
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        wait_until(lambda: not ingest_backends(dsn), 30, "the killed session to end")
         actual = _stored(shared_settings)
-        if actual.messages < dataset.expected.total:
-            kills_mid_stream += 1
+        assert actual.messages < dataset.expected.total, "the kill landed mid-stream"
+        assert actual == held, "the killed transaction committed nothing"
         # At every crash point Postgres holds exactly what its stored offsets cover.
         assert_stored_exactly(actual, dataset.expected.prefix(actual.offsets))
-    assert kills_mid_stream == KILLS, "a kill landed after the stream was fully stored"
 
     final = start_consumer(shared_settings, log, stop_when_idle_s=3, batch_max_events=CRASH_BATCH)
     assert wait_exit(final, 120, log) == 0, tail(log)
@@ -323,27 +350,33 @@ def test_postgres_outage_during_ingest_is_waited_out_with_the_same_result(
     process = start_consumer(shared_settings, log, stop_when_idle_s=3, batch_max_events=CRASH_BATCH)
     try:
         wait_until(lambda: batches_committed(dsn, group) > 0, 90, "the first stored batch")
-        local_stack.stop_postgres()
-        time.sleep(4)
-        alive_during_outage = process.poll() is None
+        # Mid-stream by construction: the consumer is inside a batch when the server goes.
+        with batch_transaction_held(dsn):
+            local_stack.stop_postgres()
+        try:
+            wait_for_log(log, "writing the batch to Postgres failed", 60)
+            assert process.poll() is None, f"the consumer died in the outage:\n{tail(log)}"
+        finally:
+            start_postgres(local_stack)
+        assert wait_exit(process, 120, log) == 0, tail(log)
     finally:
-        start_postgres(local_stack)
-    assert alive_during_outage, f"the consumer died while PostgreSQL was down:\n{tail(log)}"
-    assert wait_exit(process, 120, log) == 0, tail(log)
-    actual = _stored(shared_settings)
-    assert_stored_exactly(actual, dataset.expected)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert_stored_exactly(_stored(shared_settings), dataset.expected)
 
 
 def test_consumer_started_during_a_postgres_outage_waits_for_it(
     shared_settings: Settings, dataset: Dataset, local_stack: LocalStack, tmp_path: Path
 ) -> None:
-    # The group join completes while PostgreSQL is down, so reading the stored offsets on
-    # assignment is what has to wait (docs/contracts.md: infrastructure errors are retried).
+    # The first thing the consumer needs from PostgreSQL is the key check: it waits, saying so
+    # (docs/contracts.md: infrastructure errors are retried).
     log = tmp_path / "consumer.log"
     local_stack.stop_postgres()
     try:
         process = start_consumer(shared_settings, log, stop_when_idle_s=3)
-        time.sleep(8)
+        wait_for_log(log, "against the warehouse failed", 60)
+        wait_for_log(log, "retrying in 0.8 s", 60)  # still waiting, with backoff
         alive_during_outage = process.poll() is None
     finally:
         start_postgres(local_stack)
@@ -361,8 +394,9 @@ def test_sigterm_exits_0_with_offsets_covering_exactly_the_stored_rows(
     process = start_consumer(shared_settings, log, batch_max_events=200)
     try:
         wait_until(lambda: batches_committed(dsn, group) > 0, 90, "the first stored batch")
-        time.sleep(0.3)
-        process.send_signal(signal.SIGTERM)
+        # SIGTERM while a batch is inside its transaction: mid-stream by construction.
+        with batch_transaction_held(dsn):
+            process.send_signal(signal.SIGTERM)
         code = wait_exit(process, 60, log)
     finally:
         if process.poll() is None:
@@ -370,7 +404,7 @@ def test_sigterm_exits_0_with_offsets_covering_exactly_the_stored_rows(
             process.wait()
     assert code == 0, tail(log)
     actual = _stored(shared_settings)
-    assert 0 < actual.messages < dataset.expected.total, "SIGTERM was meant to land mid-stream"
+    assert 0 < actual.messages < dataset.expected.total, "SIGTERM landed mid-stream"
     assert_stored_exactly(actual, dataset.expected.prefix(actual.offsets))
     _assert_kafka_commits_do_not_run_ahead(shared_settings, actual.offsets)
 

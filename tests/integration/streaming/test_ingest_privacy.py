@@ -3,9 +3,11 @@ warehouse.
 
 A marker is planted in member ids and in the `text` of posts, comments and ideas, in valid events
 and in invalid ones (every dead-letter reason that keeps a redacted copy, and some that keep
-nothing). After ingest, every column of every table and view in every non-system schema is
-searched for it, cast to text (and as bytes for bytea columns). The member key is searched the
-same way, as a positive control: it must be found where the member id would have been.
+nothing); under field names the contract does not know (`memberId`, `email`, an `author` object,
+nested in the payload); as the Kafka key; and in a record the Kafka client cannot parse. After
+ingest, every column of every table and view in every non-system schema is searched for it, cast
+to text (and as bytes for bytea columns). The member key is searched the same way, as a positive
+control: it must be found where the member id would have been.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ import psycopg
 import pytest
 from conftest import TEST_PSEUDONYM_KEY
 from psycopg import sql
-from support.ingest import MIB, in_process_config, produce_exactly
+from support.ingest import (
+    MIB,
+    NOT_UTF8_PLACEHOLDER,
+    in_process_config,
+    produce_exactly,
+    produce_raw,
+    record_batch,
+)
 
 from pulse.settings import Settings
 from streaming.consumer import IngestConsumer
@@ -41,6 +50,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 def member_key(platform: str, member_id: str) -> str:
     message = f"{platform}:{member_id}".encode()
     return hmac.new(TEST_PSEUDONYM_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def member_ref(member_id: str) -> str:
+    sub_key = hmac.new(TEST_PSEUDONYM_KEY.encode(), b"member-ref", hashlib.sha256).digest()
+    return hmac.new(sub_key, member_id.encode(), hashlib.sha256).hexdigest()
 
 
 def _event(
@@ -83,6 +97,26 @@ def planted() -> tuple[list[tuple[bytes, bytes, list]], dict[str, str]]:
         _event("post.created", members["bad"], text, occurred_at=1_777_000_000),
     ]
     messages = [(b"acme.micro.plant_care", _json(e), []) for e in valid + invalid]
+    # Identifiers under names the contract does not know, nested, and as the Kafka key.
+    elsewhere = _event("member.joined", "u-elsewhere", None, event_id="not-a-uuid")
+    elsewhere.update(
+        memberId=MARKER,
+        email=f"{MARKER}@example.com",
+        author={"id": MARKER, "profile": {"name": MARKER}},
+    )
+    elsewhere["payload"]["member"] = {"id": MARKER}
+    nested = _event("post.created", "u-nested", None, event_type="post.hidden")
+    nested["payload"].pop("text", None)
+    nested["payload"]["post_id"] = {"author": MARKER}
+    nested["payload"]["tags"] = [MARKER[:5], {"by": MARKER}]
+    nested["community_id"] = {"owner": MARKER}
+    as_key = f"{MARKER}-as-key".encode()
+    messages += [
+        (as_key, _json(elsewhere), []),
+        (as_key, _json(nested), []),
+        (as_key, b"{not json " + MARKER.encode(), []),
+        (as_key, _json(_event("member.joined", "u-valid-with-marker-key")), []),
+    ]
     broken = _json(_event("post.created", members["bad"], text))
     messages += [
         (b"acme.micro.plant_care", broken[:-3], []),  # invalid_json
@@ -136,10 +170,16 @@ def test_member_ids_and_free_text_never_reach_any_table(settings: Settings) -> N
     ensure_topics(settings.kafka_bootstrap, pipeline_topics(settings))
     messages, members = planted()
     produce_exactly(settings.kafka_bootstrap, settings.events_topic, messages)
+    # A record the client cannot parse: marker in its key, value and a header.
+    poison = _json(_event("member.joined", f"{MARKER}-poison"))
+    headers = [(NOT_UTF8_PLACEHOLDER, MARKER.encode()), ("trace", MARKER.encode())]
+    batch = record_batch([(f"{MARKER}-poison-key".encode(), poison, headers)])
+    produce_raw(settings.kafka_bootstrap, settings.events_topic, 0, batch)
 
     report = IngestConsumer(in_process_config(settings, stop_when_idle_s=2.0)).run()
-    assert report.messages == len(messages)
-    assert (report.inserted, report.dead_letters) == (4, len(messages) - 4)
+    assert report.messages == len(messages) + 1
+    assert (report.inserted, report.dead_letters) == (5, len(messages) + 1 - 5)
+    assert report.dead_letters_by_reason["undecodable_record"] == 1
     dsn = settings.pg_dsn.get_secret_value()
 
     assert search(dsn, MARKER) == {}, "a planted member id or text was stored"
@@ -148,6 +188,9 @@ def test_member_ids_and_free_text_never_reach_any_table(settings: Settings) -> N
     for name in ("joined", "post", "comment", "idea"):
         hits = search(dsn, member_key("discord" if name != "idea" else "brand_app", members[name]))
         assert hits == {"raw.community_events.member_key": 1}, name
+    # ...and the platform-independent reference beside it, for erasures without a platform.
+    assert search(dsn, member_ref(members["joined"])) == {"raw.community_events.member_ref": 1}
+    assert search(dsn, member_ref(members["bad"])) == {"raw.dead_letter_events.member_ref": 4}
     hits = search(dsn, member_key("discord", members["bad"]))
     assert hits == {
         "raw.dead_letter_events.member_key": 4,

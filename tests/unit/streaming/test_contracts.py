@@ -103,6 +103,26 @@ def test_platform_is_optional() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("discord", "discord"),
+        ("Discord", "discord"),
+        ("  REDDIT\t", "reddit"),
+        ("Brand_App", "brand_app"),
+    ],
+)
+def test_platform_is_trimmed_and_lower_cased(sent: str, stored: str) -> None:
+    # The platform is part of the member key: one member, one platform, one key.
+    assert validate(example("member.joined", platform=sent)).platform == stored
+
+
+@pytest.mark.parametrize("platform", ["a:b", ":", "discord:", "   ", "\t"], ids=repr)
+def test_platform_with_the_key_separator_or_blank_is_rejected(platform: str) -> None:
+    # "a:b" + "c" and "a" + "b:c" would give the same "platform:member_id" text.
+    assert rejected(example("member.joined", platform=platform))
+
+
+@pytest.mark.parametrize(
     "community_id", ["a", "Brand_1.micro:plant-care", "x" * 64], ids=["one", "mixed", "64"]
 )
 def test_community_id_of_allowed_characters_and_length_is_valid(community_id: str) -> None:

@@ -38,6 +38,12 @@ def member_key(platform: str | None, member_id: str) -> str:
     return hmac.new(KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
+def member_ref(member_id: str) -> str:
+    """docs/contracts.md: HMAC-SHA256(HMAC-SHA256(key, "member-ref"), member_id), hex."""
+    sub_key = hmac.new(KEY.encode(), b"member-ref", hashlib.sha256).digest()
+    return hmac.new(sub_key, member_id.encode(), hashlib.sha256).hexdigest()
+
+
 def vader(text: str) -> float:
     return SentimentIntensityAnalyzer().polarity_scores(text)["compound"]
 
@@ -623,9 +629,16 @@ def test_every_reason_of_the_design_is_produced_by_some_input(decoder: Decoder) 
         "unknown_event_type": encode(example("member.left", event_type="x.y")),
         "future_timestamp": encode(example("member.left", occurred_at="2999-01-01T00:00:00Z")),
     }
-    assert set(samples) == set(REASONS)
+    # undecodable_record is what the Kafka client cannot parse at all: no value reaches decode().
+    assert set(samples) == set(REASONS) - {"undecodable_record"}
     for reason, value in samples.items():
         dead_letter(decoder, value, reason)
+    letter = decoder.unparsed(
+        "undecodable_record", TOPIC, 2, 10, "a header key is not UTF-8", key=b"PLANTED-KEY"
+    )
+    assert letter.reason in REASONS
+    assert letter.stored_key is None and letter.key_hmac and letter.key == b"PLANTED-KEY"
+    assert "PLANTED" not in repr(letter.copy_row())
 
 
 def test_vader_score_is_finite_for_any_text(decoder: Decoder) -> None:
@@ -636,3 +649,142 @@ def test_vader_score_is_finite_for_any_text(decoder: Decoder) -> None:
     assert row.sentiment is not None
     assert math.isfinite(row.sentiment)
     assert -1 <= row.sentiment <= 1
+
+
+# -- member_ref, the platform-independent reference --------------------------------------------
+
+
+def test_member_ref_is_the_same_member_under_every_platform(decoder: Decoder) -> None:
+    rows = [
+        decode(decoder, encode(example("member.joined", member_id="u42", platform=platform)))
+        for platform in ("discord", "reddit", "Brand_App ")
+    ]
+    assert all(isinstance(row, EventRow) for row in rows)
+    assert {row.member_ref for row in rows} == {member_ref("u42")}  # type: ignore[union-attr]
+    assert len({row.member_key for row in rows}) == 3  # type: ignore[union-attr]
+
+
+def test_member_ref_is_domain_separated_from_member_key_and_fingerprint() -> None:
+    pseudonymizer = Pseudonymizer(KEY)
+    ref = pseudonymizer.member_ref("u42")
+    assert ref == member_ref("u42")
+    # A member key of the empty platform hashes ":u42" under the key itself: never equal.
+    assert ref not in {pseudonymizer.member_key(None, "u42"), pseudonymizer.member_key("", "u42")}
+    assert ref != hmac.new(KEY.encode(), b"u42", hashlib.sha256).hexdigest()
+    fingerprint = hmac.new(KEY.encode(), b"pulse key fingerprint", hashlib.sha256).hexdigest()
+    assert pseudonymizer.fingerprint == fingerprint
+    assert KEY not in repr(pseudonymizer) and KEY.encode().hex() not in fingerprint
+
+
+def test_member_key_uses_the_normalized_platform(decoder: Decoder) -> None:
+    row = decode(decoder, encode(example("member.joined", member_id="u42", platform=" Reddit ")))
+    assert isinstance(row, EventRow)
+    assert (row.platform, row.member_key) == ("reddit", member_key("reddit", "u42"))
+
+
+def test_community_upserted_has_no_member_ref(decoder: Decoder) -> None:
+    row = decode(decoder, encode(EXAMPLES["community.upserted"]))
+    assert isinstance(row, EventRow)
+    assert (row.member_key, row.member_ref) == (None, None)
+
+
+# -- dead letters keep an allow-list ---------------------------------------------------------
+
+
+def test_redacted_copy_keeps_only_contract_fields(decoder: Decoder) -> None:
+    event = example("post.created", member_id="PLANTED-MEMBER", event_id="not-a-uuid")
+    event["memberId"] = "PLANTED-CAMEL"
+    event["email"] = "planted@example.com"
+    event["author"] = {"id": "PLANTED-NESTED", "name": "Planted Person"}
+    event["payload"]["text"] = "PLANTED-TEXT is lovely"
+    event["payload"]["author"] = {"member_id": "PLANTED-IN-PAYLOAD"}
+    event["payload"]["tags"] = ["ok", {"member_id": "PLANTED-IN-TAG"}]
+    event["payload"]["post_id"] = {"member_id": "PLANTED-IN-ALLOWED-FIELD"}
+    event["community_id"] = ["PLANTED-IN-ENVELOPE"]
+    letter = dead_letter(decoder, encode(event), "schema_violation")
+    assert letter.redacted_json is not None
+    assert "PLANTED" not in letter.redacted_json.upper()
+    assert "planted" not in letter.redacted_json
+    redacted = json.loads(letter.redacted_json)
+    assert set(redacted) == {
+        "event_id",
+        "event_type",
+        "schema_version",
+        "occurred_at",
+        "community_id",
+        "platform",
+        "payload",
+        "member_key",
+        "dropped_fields",
+    }
+    assert redacted["dropped_fields"] == 4  # memberId, email, author, payload.author
+    assert redacted["community_id"] == "<array>"
+    assert redacted["payload"]["post_id"] == "<object>"
+    assert redacted["payload"]["tags"] == ["ok", "<object>"]
+    assert redacted["payload"]["text_length"] == len("PLANTED-TEXT is lovely")
+    assert redacted["member_key"] == letter.member_key == member_key("discord", "PLANTED-MEMBER")
+    assert letter.member_ref == member_ref("PLANTED-MEMBER")
+    assert "PLANTED" not in repr(letter.copy_row())
+
+
+def test_redacted_copy_of_an_unknown_event_type_keeps_payload_fields_of_any_type(
+    decoder: Decoder,
+) -> None:
+    event = example("post.created", event_type="post.deleted")
+    event["payload"]["reason_given"] = "PLANTED"
+    letter = dead_letter(decoder, encode(event), "unknown_event_type")
+    assert letter.redacted_json is not None and "PLANTED" not in letter.redacted_json
+    assert json.loads(letter.redacted_json)["payload"]["post_id"] == event["payload"]["post_id"]
+
+
+def test_redacted_strings_are_bounded(decoder: Decoder) -> None:
+    event = example("post.created", event_id="x" * 10_000)
+    letter = dead_letter(decoder, encode(event), "schema_violation")
+    assert letter.redacted_json is not None
+    assert len(json.loads(letter.redacted_json)["event_id"]) == 256
+
+
+def test_payload_that_is_not_an_object_is_kept_as_its_kind(decoder: Decoder) -> None:
+    letter = dead_letter(
+        decoder, encode(example("member.left", payload="planted@example.com")), "schema_violation"
+    )
+    assert letter.redacted_json is not None
+    assert json.loads(letter.redacted_json)["payload"] == "<string>"
+
+
+@pytest.mark.parametrize(
+    ("key", "community", "kept"),
+    [
+        (b"acme.micro.plant_care", "acme.micro.plant_care", True),
+        (b"PLANTED-MARKER", "acme.micro.plant_care", False),  # a valid id, but not the record's
+        (b"\xff\xfe", "acme.micro.plant_care", False),
+        (b"u1001", None, False),
+    ],
+    ids=["own-community", "other-id", "not-utf8", "unparsed-value"],
+)
+def test_message_key_is_stored_only_when_it_is_the_records_community_id(
+    decoder: Decoder, key: bytes, community: str | None, kept: bool
+) -> None:
+    value = encode(example("member.joined", event_id="bad", community_id=community))
+    if community is None:
+        value = b"{"
+    letter = decode(decoder, value, key=key)
+    assert isinstance(letter, DeadLetter)
+    assert letter.key == key, "the DLQ topic gets the original key"
+    if kept:
+        assert (letter.stored_key, letter.key_hmac) == (key, None)
+    else:
+        assert letter.stored_key is None
+        assert letter.key_hmac == Pseudonymizer(KEY).message_key_digest(key)
+        assert key.hex() not in repr(letter.copy_row()) and repr(key) not in repr(letter.copy_row())
+
+
+def test_dead_letter_columns_match_copy_row(decoder: Decoder) -> None:
+    from streaming.decode import DEAD_LETTER_COLUMNS, EVENT_COLUMNS
+
+    letter = dead_letter(decoder, b"{", "invalid_json")
+    assert len(letter.copy_row()) == len(DEAD_LETTER_COLUMNS)
+    row = decode(decoder, encode(EXAMPLES["post.created"]))
+    assert isinstance(row, EventRow)
+    assert len(row.copy_row(TOPIC)) == len(EVENT_COLUMNS)
+    assert row.copy_row(TOPIC)[EVENT_COLUMNS.index("member_ref")] == row.member_ref
