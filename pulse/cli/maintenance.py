@@ -63,7 +63,9 @@ def replay(
 def erase() -> None:
     """Apply member.erased requests to every table now, then check none of their rows is left.
 
-    The same as the member_erasure DAG, without Airflow. Needs the warehouse owner's DSN.
+    The same as the member_erasure DAG, without Airflow. Acts as pulse_owner (the role that may
+    delete from every schema). A request without a platform covers the member on every platform;
+    requests that matched nothing are listed.
     """
     from datetime import UTC, datetime
 
@@ -79,3 +81,10 @@ def erase() -> None:
         f"{report.late_arrivals} late arrival(s)): {deleted:,} rows in "
         f"{len(report.rows_deleted)} table(s), {report.values_redacted} quoted value(s) redacted"
     )
+    if report.unmatched_requests:
+        console.print(
+            f"[yellow]warning:[/yellow] {len(report.unmatched_requests)} request(s) matched no "
+            "event of their member (wrong id, a platform never seen, or another pseudonym key): "
+            + ", ".join(report.unmatched_requests),
+            highlight=False,
+        )

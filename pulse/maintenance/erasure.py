@@ -39,8 +39,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from pulse.errors import PulseError
+from pulse.warehouse.connect import connect
 from pulse.warehouse.locks import lock_in_transaction, rebuild_lock
-from pulse.warehouse.names import ERASURE_LOCK
+from pulse.warehouse.names import ERASURE_LOCK, OWNER_ROLE
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class ErasureReport:
     late_arrivals: int = 0
     rows_deleted: dict[str, int] = field(default_factory=dict)
     values_redacted: int = 0
+    # Requests that matched no row of the member but the request itself.
+    unmatched_requests: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -80,6 +83,7 @@ class ErasureReport:
             "late_arrivals": self.late_arrivals,
             "rows_deleted": self.rows_deleted,
             "values_redacted": self.values_redacted,
+            "unmatched_requests": self.unmatched_requests,
             "seconds": round(self.seconds, 3),
         }
 
@@ -90,15 +94,21 @@ def key_digest(member_key: str) -> str:
 
 
 def member_key_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
-    """(schema, table) of every base table with a member_key column, outside system schemas."""
+    """(schema, table) of every base table with a member_key column, outside system schemas.
+
+    Read from the catalog, not information_schema: the latter lists only tables the session may
+    use, so a table the erasure role cannot write would be skipped silently instead of failing
+    the run with its name.
+    """
     return [
         (row[0], row[1])
         for row in conn.execute(
-            "select c.table_schema, c.table_name from information_schema.columns as c "
-            "join information_schema.tables as t "
-            "  on t.table_schema = c.table_schema and t.table_name = c.table_name "
-            "where c.column_name = 'member_key' and t.table_type = 'BASE TABLE' "
-            "and c.table_schema <> all(%s) and c.table_schema not like 'pg\\_%%' "
+            "select n.nspname, c.relname from pg_attribute as a "
+            "join pg_class as c on c.oid = a.attrelid "
+            "join pg_namespace as n on n.oid = c.relnamespace "
+            "where a.attname = 'member_key' and not a.attisdropped "
+            "and c.relkind in ('r', 'p') and not c.relispartition "
+            "and n.nspname <> all(%s) and n.nspname not like 'pg\\_%%' "
             "order by 1, 2",
             [list(_SYSTEM_SCHEMAS)],
         )
@@ -134,14 +144,22 @@ def apply_erasures(dsn: str, *, run_id: str, now: datetime | None = None) -> Era
     started_at = now or datetime.now(UTC)
     clock = time.perf_counter()
     report = ErasureReport(run_id=run_id)
-    with rebuild_lock(dsn), psycopg.connect(dsn) as conn:
+    # Least privilege: a superuser DSN (the embedded stack) still erases as pulse_owner.
+    with rebuild_lock(dsn), connect(dsn, role=OWNER_ROLE, required=False) as conn:
         lock_in_transaction(conn, ERASURE_LOCK)
-        requests = conn.execute(
-            "select event_id, member_key, community_id, occurred_at from raw.community_events "
+        pending = conn.execute(
+            "select event_id, member_key, member_ref, platform, community_id, occurred_at "
+            "from raw.community_events "
             "where event_type = 'member.erased' and member_key is not null"
         ).fetchall()
+        # A request without a platform covers the member under every platform seen.
+        everywhere = sorted({row[2] for row in pending if row[3] is None and row[2]})
+        expanded = _keys_of_refs(conn, everywhere)
+        matched = _matched_rows(conn, pending, expanded)
+        requests = [(row[0], row[1], row[4], row[5]) for row in pending]
         late = _late_arrivals(conn)
-        keys = sorted({row[1] for row in requests} | late)
+        keys = sorted({row[1] for row in requests} | set(expanded) | late)
+        report.unmatched_requests = sorted(str(row[0]) for row in pending if not matched[row[0]])
         report.requests = len(requests)
         report.late_arrivals = len(late - {row[1] for row in requests})
         report.members = len(keys)
@@ -158,11 +176,23 @@ def apply_erasures(dsn: str, *, run_id: str, now: datetime | None = None) -> Era
                     [(key_digest(key),) for key in keys],
                 )
                 cursor.executemany(
+                    "insert into quality.erased_member_refs (member_ref_sha256) values (%s) "
+                    "on conflict (member_ref_sha256) do update set last_erased_at = now()",
+                    [(key_digest(ref),) for ref in everywhere],
+                )
+                cursor.executemany(
                     "insert into quality.member_erasures (erasure_event_id, member_key_sha256, "
-                    "community_id, requested_at, run_id) values (%s, %s, %s, %s, %s) "
-                    "on conflict (erasure_event_id) do nothing",
+                    "community_id, requested_at, run_id, matched_rows) "
+                    "values (%s, %s, %s, %s, %s, %s) on conflict (erasure_event_id) do nothing",
                     [
-                        (event_id, key_digest(key), community_id, requested_at, run_id)
+                        (
+                            event_id,
+                            key_digest(key),
+                            community_id,
+                            requested_at,
+                            run_id,
+                            matched[event_id],
+                        )
                         for event_id, key, community_id, requested_at in requests
                     ],
                 )
@@ -180,6 +210,12 @@ def apply_erasures(dsn: str, *, run_id: str, now: datetime | None = None) -> Era
                 report.values_redacted,
                 started_at,
             ],
+        )
+    for event_id in report.unmatched_requests:
+        logger.warning(
+            "erasure request %s matched no event of its member (a wrong id, a platform never "
+            "seen, or a pseudonym key other than the events'): nothing but the request erased",
+            event_id,
         )
     logger.info(
         "erasure %s: %d requests, %d members (%d late arrivals), %d rows deleted in %d tables",
@@ -210,6 +246,37 @@ def _delete(conn: psycopg.Connection, schema: str, table: str, keys: list[str], 
         ) from error
 
 
+def _keys_of_refs(conn: psycopg.Connection, refs: list[str]) -> dict[str, str]:
+    """{member_key: member_ref} of every key seen for these member refs, on any platform."""
+    if not refs:
+        return {}
+    rows = conn.execute(
+        "select distinct member_key, member_ref from raw.community_events "
+        "where member_ref = any(%(refs)s) and member_key is not null "
+        "union "
+        "select distinct member_key, member_ref from raw.dead_letter_events "
+        "where member_ref = any(%(refs)s) and member_key is not null",
+        {"refs": refs},
+    ).fetchall()
+    return {key: ref for key, ref in rows}
+
+
+def _matched_rows(
+    conn: psycopg.Connection, pending: list[tuple[Any, ...]], expanded: dict[str, str]
+) -> dict[Any, int]:
+    """Per request: the member's other raw events it erases (0: it matched nothing)."""
+    matched: dict[Any, int] = {}
+    for event_id, key, ref, platform, _, _ in pending:
+        keys = [key, *(k for k, r in expanded.items() if platform is None and r == ref)]
+        row = conn.execute(
+            "select count(*) from raw.community_events "
+            "where member_key = any(%s) and event_type <> 'member.erased'",
+            [keys],
+        ).fetchone()
+        matched[event_id] = int(row[0]) if row else 0
+    return matched
+
+
 def _late_arrivals(conn: psycopg.Connection) -> set[str]:
     """Keys of members erased earlier whose events or dead letters arrived since the last run."""
     if not conn.execute("select exists (select from quality.erased_members)").fetchone()[0]:  # type: ignore[index]
@@ -218,16 +285,21 @@ def _late_arrivals(conn: psycopg.Connection) -> set[str]:
     since = row[0] - LATE_ARRIVAL_MARGIN if row and row[0] else None
     query = sql.SQL(
         "select distinct arrived.member_key from ("
-        "  select member_key from raw.community_events "
+        "  select member_key, member_ref from raw.community_events "
         "  where ingested_at >= coalesce(%(since)s::timestamptz, '-infinity') "
         "  union all "
-        "  select member_key from raw.dead_letter_events "
+        "  select member_key, member_ref from raw.dead_letter_events "
         "  where received_at >= coalesce(%(since)s::timestamptz, '-infinity')"
         ") as arrived "
-        "join quality.erased_members as erased "
-        "  on erased.member_key_sha256 = {digest} "
-        "where arrived.member_key is not null"
-    ).format(digest=sql.SQL(_DIGEST).format(sql.SQL("arrived.member_key")))
+        "where arrived.member_key is not null and ("
+        "  exists (select from quality.erased_members as erased "
+        "          where erased.member_key_sha256 = {key_digest})"
+        "  or exists (select from quality.erased_member_refs as erased "
+        "             where erased.member_ref_sha256 = {ref_digest}))"
+    ).format(
+        key_digest=sql.SQL(_DIGEST).format(sql.SQL("arrived.member_key")),
+        ref_digest=sql.SQL(_DIGEST).format(sql.SQL("arrived.member_ref")),
+    )
     return {r[0] for r in conn.execute(query, {"since": since})}
 
 

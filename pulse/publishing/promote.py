@@ -6,8 +6,8 @@ it, all in one transaction. Until that COMMIT, BI keeps reading the previous bui
 never reaches `promote`, and `promote` itself refuses a build whose last marts gate did not pass,
 so `marts` stays exactly as it was.
 
-The views belong to pulse_transform (the role dbt builds as), so `pulse_bi` needs SELECT on the
-views only: it never gets access to build schemas, raw, or quality.
+The views belong to pulse_owner (the one role that may change marts), so `pulse_bi` needs SELECT
+on the views only: it never gets access to build schemas, raw, or quality.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pulse.warehouse.names import (
     BUILD_PREFIX,
     MARTS,
     MARTS_SCHEMA,
+    OWNER_ROLE,
     PROMOTE_LOCK,
-    TRANSFORM_ROLE,
 )
 
 logger = logging.getLogger(__name__)
@@ -91,9 +91,9 @@ def promote(dsn: str, *, run_id: str, build_schema: str, keep_builds: int = 2) -
             lacks a mart; `marts` is left exactly as it was.
     """
     check_schema_name(build_schema)
-    # Least privilege: a superuser DSN (the embedded stack) still acts as pulse_transform, so the
-    # views belong to the role that owns the builds.
-    with connect(dsn, role=TRANSFORM_ROLE, required=False) as conn:
+    # Least privilege: only pulse_owner may change what marts exposes; a superuser DSN (the
+    # embedded stack) still acts as it. It reads the builds as a member of pulse_transform.
+    with connect(dsn, role=OWNER_ROLE, required=False) as conn:
         # One transaction: the switch is all or nothing. Two promotes at once would interleave
         # their view swaps; the second waits.
         lock_in_transaction(conn, PROMOTE_LOCK)
@@ -176,7 +176,7 @@ def retire_builds(dsn: str, *, keep_builds: int = 2) -> list[str]:
     schemas that were promoted once, or whose last marts gate failed before the latest promotion.
     """
     dropped: list[str] = []
-    with connect(dsn, role=TRANSFORM_ROLE, required=False) as conn:
+    with connect(dsn, role=OWNER_ROLE, required=False) as conn:
         keep = {
             row[0]
             for row in conn.execute(

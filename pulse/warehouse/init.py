@@ -30,6 +30,11 @@ def pipeline_sql() -> str:
     return resources.files("pulse.warehouse").joinpath("sql/pipeline.sql").read_text()
 
 
+def owner_sql() -> str:
+    """The owner role's grants on the quality schema; runs last, once every table exists."""
+    return resources.files("pulse.warehouse").joinpath("sql/owner.sql").read_text()
+
+
 def init_warehouse(
     dsn: str,
     role_passwords: dict[str, str] | None = None,
@@ -59,6 +64,7 @@ def init_warehouse(
         conn.execute(init_sql())
         conn.execute(quality_sql())
         conn.execute(pipeline_sql())
+        conn.execute(owner_sql())
         database = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(database))
         for role in ROLES:

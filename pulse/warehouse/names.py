@@ -20,7 +20,8 @@ BUILD_PREFIX = "build_"  # one build schema per pipeline run: build_<run>
 INGEST_ROLE = "pulse_ingest"  # writes raw only
 TRANSFORM_ROLE = "pulse_transform"  # reads raw, builds the dbt schemas, owns the builds
 BI_ROLE = "pulse_bi"  # reads marts only
-ROLES = (INGEST_ROLE, TRANSFORM_ROLE, BI_ROLE)
+OWNER_ROLE = "pulse_owner"  # owns marts: alone changes what BI sees; applies erasures
+ROLES = (INGEST_ROLE, TRANSFORM_ROLE, OWNER_ROLE, BI_ROLE)
 
 # The marts, in the order BI documentation lists them. A build must hold all of them.
 MARTS = (
@@ -51,6 +52,7 @@ __all__ = [
     "INTERMEDIATE_SCHEMA",
     "MARTS",
     "MARTS_SCHEMA",
+    "OWNER_ROLE",
     "PROMOTE_LOCK",
     "PUBLISH_ALERTS_LOCK",
     "QUALITY_SCHEMA",

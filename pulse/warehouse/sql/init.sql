@@ -15,8 +15,14 @@ begin
     if not exists (select from pg_roles where rolname = 'pulse_bi') then
         create role pulse_bi login;
     end if;
+    -- The one role that may change what BI sees: it owns schema marts and its views. It reads
+    -- the builds through pulse_transform, which owns them; transform cannot touch marts.
+    if not exists (select from pg_roles where rolname = 'pulse_owner') then
+        create role pulse_owner login;
+    end if;
 end
 $$;
+grant pulse_transform to pulse_owner;
 
 -- schemas --------------------------------------------------------------------------------------
 create schema if not exists raw;
@@ -198,13 +204,37 @@ grant update (resolved_at, resolution) on raw.ingest_gaps to pulse_ingest;
 grant usage on schema raw to pulse_transform;
 grant select on all tables in schema raw to pulse_transform;
 grant usage, create on schema quality to pulse_transform;
-grant usage, create on schema marts to pulse_transform;
+
+-- pulse_owner: owns schema marts (only it can create, replace or drop the BI views there) and
+-- applies erasures, which delete from every schema.
+alter schema marts owner to pulse_owner;
+revoke create on schema marts from pulse_transform;
+do $$
+declare
+    view_name text;
+begin
+    -- Views made by an earlier promote (before the owner role existed) change hands once.
+    for view_name in
+        select format('%I.%I', schemaname, viewname) from pg_views
+        where schemaname = 'marts' and viewowner <> 'pulse_owner'
+    loop
+        execute format('alter view %s owner to pulse_owner', view_name);
+    end loop;
+end
+$$;
 
 -- pulse_bi: reads marts only.
 revoke all on schema quality from public;
 revoke all on schema marts from public;
 grant usage on schema marts to pulse_bi;
 grant select on all tables in schema marts to pulse_bi;
+
+-- Nothing the pipeline's roles create later is readable by PUBLIC unless granted: tables and
+-- schemas already are not; functions and types are by PostgreSQL's default, so revoke that.
+alter default privileges for role pulse_transform revoke execute on functions from public;
+alter default privileges for role pulse_transform revoke usage on types from public;
+alter default privileges for role pulse_owner revoke execute on functions from public;
+alter default privileges for role pulse_owner revoke usage on types from public;
 
 -- =============================================================================================
 -- Incremental runs (added for the "Scale" work; kept as a block of its own so the ingest
@@ -235,8 +265,10 @@ create table if not exists raw.community_event_deletions (
     check ((item_kind is null) = (item_id is null))
 );
 
+-- Security definer: the log is written whoever deletes (erasure acts as pulse_owner), and only
+-- this function writes it.
 create or replace function raw.log_community_event_deletions() returns trigger
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, raw as $$
 begin
     insert into raw.community_event_deletions (community_id, occurred_on, item_kind, item_id)
     select distinct

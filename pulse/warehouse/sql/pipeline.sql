@@ -123,12 +123,62 @@ create table if not exists quality.erasure_runs (
     finished_at timestamptz not null
 );
 
+-- Incremental builds ---------------------------------------------------------------------------
+-- What each run planned and built (docs/architecture.md, "Incremental runs"). Added with
+-- `add column if not exists` so warehouses made before incremental runs get them.
+alter table quality.pipeline_runs
+    -- full_refresh: asked for (`pulse run --full-refresh`, DAG param full_refresh)
+    add column if not exists full_refresh_requested boolean not null default false,
+    -- 'full' or 'incremental', and why a full build was chosen when it was
+    add column if not exists build_mode text,
+    add column if not exists build_mode_reason text,
+    -- the validated build whose marts an incremental build starts from
+    add column if not exists base_build text,
+    -- the arrival window: raw rows with arrived_from <= ingested_at < arrived_through (no
+    -- lower bound in a first build); the raw gate validates exactly these rows, dbt reads them
+    add column if not exists arrived_from timestamptz,
+    add column if not exists arrived_through timestamptz,
+    add column if not exists raw_events_arrived bigint,
+    -- raw.community_event_deletions up to this id are reflected in the build
+    add column if not exists deletions_through bigint;
+
+-- quality.build_watermarks: one row per build dbt completed, written after `dbt build`
+-- succeeded (never before): what of raw its marts reflect. The next run reads the row of the
+-- build `marts` shows (the last promotion), so a build that failed its gate, or a run that died,
+-- never moves the point the next run starts from.
+create table if not exists quality.build_watermarks (
+    build_schema text primary key,
+    run_id text not null,
+    build_mode text not null check (build_mode in ('full', 'incremental')),
+    base_build text,
+    -- every raw row with ingested_at < arrived_through is reflected
+    arrived_through timestamptz not null,
+    arrived_from timestamptz,
+    -- every raw.community_event_deletions row up to this id is reflected
+    deletions_through bigint not null,
+    -- sha256 of the dbt project's models and macros: a build of other SQL is no base
+    dbt_fingerprint text not null,
+    built_at timestamptz not null default now()
+);
+
 -- privileges ------------------------------------------------------------------------------------
 -- pulse_transform runs community_metrics (record runs, publish alerts). Replays and erasures
 -- touch raw and need the warehouse's admin connection; nobody else reads quality.
 revoke all on schema quality from public;
 grant usage on schema quality to pulse_transform;
 grant select, insert, update on quality.pipeline_runs to pulse_transform;
+grant select, insert, update, delete on quality.build_watermarks to pulse_transform;
 grant select, insert on quality.published_alerts to pulse_transform;
 grant select on quality.dead_letter_replays, quality.member_erasures, quality.erasure_runs
     to pulse_transform;
+
+-- Erasure without a platform covers the member under every platform: the requests' member_ref
+-- (an HMAC of the member id alone) is what finds their keys, and its digest what catches their
+-- events arriving later from any platform. Each request also records how many rows it matched,
+-- so one that matched nothing (a wrong id, another key) is seen, not silently "done".
+create table if not exists quality.erased_member_refs (
+    member_ref_sha256 text primary key,
+    first_erased_at timestamptz not null default now(),
+    last_erased_at timestamptz not null default now()
+);
+alter table quality.member_erasures add column if not exists matched_rows integer;

@@ -90,14 +90,18 @@ def tables_holding(dsn: str, needle: str) -> dict[str, int]:
     return found
 
 
-def add_tickets(dsn: str, *members: str) -> None:
-    """A table someone added later, with a member_key column and a row per member."""
+def add_tickets(dsn: str, *members: str, grant: bool = True) -> None:
+    """A table someone added later, with a member_key column and a row per member; whoever adds
+    one grants the erasure role (pulse_owner) what it needs there, unless `grant` is False."""
     with psycopg.connect(dsn) as conn:
         conn.execute("create schema if not exists support_desk")
         conn.execute(
             "create table if not exists support_desk.tickets "
             "(ticket_id bigint generated always as identity, member_key text, note text)"
         )
+        if grant:
+            conn.execute("grant usage on schema support_desk to pulse_owner")
+            conn.execute("grant select, delete on support_desk.tickets to pulse_owner")
         for member_key in members:
             conn.execute(
                 "insert into support_desk.tickets (member_key, note) values (%s, 'oven help')",
@@ -235,6 +239,17 @@ def test_an_erasure_failing_mid_way_changes_nothing_names_the_table_and_a_later_
     assert count(pg_dsn, "select count(*) from support_desk.tickets") == 1  # the other member's
 
 
+def test_a_member_key_table_the_erasure_role_may_not_write_fails_the_run_naming_it(
+    settings: Settings, pg_dsn: str
+) -> None:
+    store(pg_dsn, settings, [event(ERASED), event(ERASED, "member.erased")], 0)
+    add_tickets(pg_dsn, KEY, grant=False)
+    with pytest.raises(PulseError, match=r"support_desk\.tickets") as failed:
+        apply_erasures(pg_dsn, run_id="erasure-no-grant")
+    assert "nothing was erased" in str(failed.value)
+    assert count(pg_dsn, "select count(*) from raw.community_events where member_key = %s", [KEY])
+
+
 # -- late arrivals ------------------------------------------------------------------------------
 
 
@@ -307,3 +322,53 @@ def test_require_erased_raises_naming_each_table_that_still_holds_an_erased_memb
 
     apply_erasures(pg_dsn, run_id="erasure-2")
     require_erased(pg_dsn)
+
+
+# -- requests without a platform, and requests that match nothing --------------------------------
+
+
+def test_an_erasure_without_a_platform_removes_the_member_seen_on_two_platforms(
+    settings: Settings, pg_dsn: str
+) -> None:
+    keys = Pseudonymizer(TEST_PSEUDONYM_KEY)
+    on_discord, on_reddit = keys.member_key("discord", ERASED), keys.member_key("reddit", ERASED)
+    request = event(ERASED, "member.erased")
+    del request["platform"]  # the member asks to be forgotten everywhere
+    store(
+        pg_dsn,
+        settings,
+        [event(ERASED), event(ERASED, platform="reddit"), event(KEPT), request],
+        0,
+    )
+    assert tables_holding(pg_dsn, on_reddit) == {"raw.community_events": 1}
+
+    report = apply_erasures(pg_dsn, run_id="erasure-everywhere")
+
+    assert tables_holding(pg_dsn, on_discord) == {} and tables_holding(pg_dsn, on_reddit) == {}
+    assert tables_holding(pg_dsn, KEPT_KEY) == {"raw.community_events": 1}
+    assert report.unmatched_requests == []
+    assert verify_erasures(pg_dsn) == {}
+    # Its events arriving later from a third platform are caught by the next run.
+    store(pg_dsn, settings, [event(ERASED, platform="facebook")], 10)
+    apply_erasures(pg_dsn, run_id="erasure-late-platform")
+    assert tables_holding(pg_dsn, keys.member_key("facebook", ERASED)) == {}
+
+
+def test_a_request_that_matches_nothing_is_reported_and_recorded(
+    settings: Settings, pg_dsn: str
+) -> None:
+    ghost = event("nobody-we-know", "member.erased")
+    store(pg_dsn, settings, [event(KEPT), ghost], 0)
+
+    report = apply_erasures(pg_dsn, run_id="erasure-ghost")
+
+    assert report.unmatched_requests == [ghost["event_id"]]
+    assert (
+        count(
+            pg_dsn,
+            "select matched_rows from quality.member_erasures where erasure_event_id = %s",
+            [ghost["event_id"]],
+        )
+        == 0
+    )
+    assert tables_holding(pg_dsn, KEPT_KEY) == {"raw.community_events": 1}

@@ -192,3 +192,79 @@ def test_pulse_transform_can_read_raw_but_not_write_it(pg_dsn: str) -> None:
     assert denied(pg_dsn, "pulse_transform", "drop table raw.community_events")
     # dbt builds its own schemas.
     as_role(pg_dsn, "pulse_transform", "create schema dbt_scratch")
+
+
+def _plant_build(dsn: str) -> None:
+    """A build schema as dbt leaves one (owned by pulse_transform) and a marts view onto it as
+    promote leaves one (owned by pulse_owner), without running dbt."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("set role pulse_transform")
+        conn.execute("create schema build_roles_test")
+        conn.execute("create table build_roles_test.dim_community as select 'c1'::text as id")
+        conn.execute("set role pulse_owner")
+        conn.execute(
+            "create view marts.dim_community as select * from build_roles_test.dim_community"
+        )
+        conn.execute("grant select on marts.dim_community to pulse_bi")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "create view marts.leak as select * from raw.community_events",
+        "create table marts.scratch (i int)",
+        "drop view marts.dim_community",
+        "create or replace view marts.dim_community as select 'x'::text as id",
+        "alter view marts.dim_community rename to gone",
+    ],
+)
+def test_pulse_transform_cannot_change_what_marts_exposes(pg_dsn: str, statement: str) -> None:
+    _plant_build(pg_dsn)
+    assert denied(pg_dsn, "pulse_transform", statement)
+
+
+def test_pulse_transform_cannot_grant_bi_access_to_raw(pg_dsn: str) -> None:
+    # A GRANT by a role without the grant option is a warning, not an error: commit it, then
+    # check the effect.
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("set role pulse_transform")
+        conn.execute("grant select on raw.community_events to pulse_bi")
+    with psycopg.connect(pg_dsn) as conn:
+        granted = conn.execute(
+            "select has_table_privilege('pulse_bi', 'raw.community_events', 'SELECT')"
+        ).fetchone()
+    assert granted == (False,)
+
+
+def test_only_pulse_owner_changes_marts_and_bi_reads_the_view_not_the_build(pg_dsn: str) -> None:
+    _plant_build(pg_dsn)
+    assert as_role(pg_dsn, "pulse_bi", "select id from marts.dim_community") == [("c1",)]
+    for hidden in (
+        "select * from build_roles_test.dim_community",
+        "select * from quality.validation_runs",
+        "select * from raw.community_events",
+    ):
+        assert denied(pg_dsn, "pulse_bi", hidden), hidden
+    as_role(
+        pg_dsn,
+        "pulse_owner",
+        "create or replace view marts.dim_community as "
+        "select id from build_roles_test.dim_community",
+    )
+
+
+def test_nothing_new_is_readable_by_public_or_bi_unless_granted(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("set role pulse_transform")
+        conn.execute("create schema build_default_test")
+        conn.execute("create table build_default_test.t as select 1 as i")
+        conn.execute(
+            "create function build_default_test.f() returns int language sql as 'select 1'"
+        )
+    assert denied(pg_dsn, "pulse_bi", "select * from build_default_test.t")
+    assert denied(pg_dsn, "pulse_ingest", "select build_default_test.f()")
+    with psycopg.connect(pg_dsn) as conn:
+        public_execute = conn.execute(
+            "select has_function_privilege('public', 'build_default_test.f()', 'EXECUTE')"
+        ).fetchone()
+    assert public_execute == (False,)
