@@ -3,6 +3,7 @@ dags/, no examples, no usage data sent anywhere."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -16,16 +17,31 @@ from pulse.paths import DAGS_DIR
 logger = logging.getLogger(__name__)
 
 
+OPENLINEAGE_NAMESPACE = "community-pulse"
+
+
+def openlineage_log(home: Path) -> Path:
+    """Where a local Airflow's OpenLineage events go (one JSON event per line)."""
+    return home.resolve() / "openlineage" / "events.jsonl"
+
+
 def airflow_environment(home: Path) -> dict[str, str]:
     """Environment of an Airflow living in `home`: SQLite metadata database, this repository's
-    dags/, no examples, no usage data sent anywhere."""
+    dags/, no examples, no usage data sent anywhere, and the runs' OpenLineage events (lineage of
+    every task: start, complete, fail) appended to a file under `home`."""
     home = home.resolve()
+    lineage = openlineage_log(home)
+    lineage.parent.mkdir(parents=True, exist_ok=True)
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": OPENLINEAGE_NAMESPACE,
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(lineage), "append": True}
+        ),
         "DO_NOT_TRACK": "1",
         "GX_ANALYTICS_ENABLED": "False",
     }
