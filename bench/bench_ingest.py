@@ -1,12 +1,16 @@
 """Ingest throughput: topic -> committed rows, beside a bare kafka-python read and a plain COPY.
 
 Runs on the embedded stack (started in a temporary folder, torn down at the end) or on the
-services named by PULSE_KAFKA_BOOTSTRAP / PULSE_PG_DSN when both are set.
+services named by PULSE_KAFKA_BOOTSTRAP / PULSE_PG_DSN when both are set (each consumer run then
+gets a database of its own on that server, dropped at the end).
 
-    .venv/bin/python bench/bench_ingest.py --events 300000
+    .venv/bin/python bench/bench_ingest.py --events 200000
 
-Prints one table: events/s for the three paths, the consumer's share of the bare read rate and the
-consumer process's peak resident memory.
+Prints one table, every figure from the same run: kafka-python's bare read and read +
+json.loads of the topic, `pulse consume` with 1 and with 2 processes (poll to commit, as the
+consumers recorded it), a binary COPY of the same rows and the sink's whole transaction for
+them, the consumer's peak RSS at the `--events` backlog and at a `--backlog-events` one (1M by
+default; 0 skips it), and the machine's load average before each measurement.
 """
 
 from __future__ import annotations
@@ -15,26 +19,33 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
+from psycopg import sql
 
 from pulse.local.generator import GeneratorConfig, generate, produce
 from pulse.local.stack import LocalStack
 from pulse.warehouse.init import init_warehouse
-from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
+from streaming.decode import EVENT_COLUMNS, Decoder
 from streaming.privacy import Pseudonymizer
+from streaming.sink import Batch, PostgresSink, register_copy_dumpers
 from streaming.topics import ensure_topics
 
 KEY = "bench-pseudonym-key"
+
+
+def load() -> str:
+    """The 1-minute load average and the CPU count, e.g. `0.42/2`."""
+    return f"{os.getloadavg()[0]:.2f}/{os.cpu_count()}"
 
 
 def bare_read(bootstrap: str, topic: str, expected: int, decode_json: bool) -> float:
@@ -56,38 +67,38 @@ def bare_read(bootstrap: str, topic: str, expected: int, decode_json: bool) -> f
     return read / elapsed
 
 
-def plain_copy(dsn: str, rows: list[EventRow], topic: str) -> float:
-    """Rows per second of one COPY of the same rows into an empty twin of raw.community_events."""
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "create temp table copy_bench as select * from raw.community_events with no data"
-        )
-        started = time.perf_counter()
-        cols = ", ".join(EVENT_COLUMNS)
-        with conn.cursor().copy(f"copy copy_bench ({cols}) from stdin") as copy:
-            for row in rows:
-                copy.write_row(row.copy_row(topic))
-        conn.commit()
-        return len(rows) / (time.perf_counter() - started)
+@contextlib.contextmanager
+def scratch_database(dsn: str, name: str) -> Iterator[str]:
+    """A new database on the server of `dsn`, initialised as a warehouse, dropped afterwards."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    scratch = psycopg.conninfo.make_conninfo(dsn, dbname=name)
+    try:
+        init_warehouse(scratch)
+        yield scratch
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
-def consumer_run(env: dict[str, str]) -> tuple[float, int]:
-    """Run `pulse consume` as its own process; return wall seconds and its peak RSS in MiB."""
+def consume(env: dict[str, str], processes: int) -> tuple[float, int]:
+    """Run `pulse consume --processes N` until idle; wall seconds and peak RSS in MiB of the
+    largest consumer process (each child's own, from wait4: not a maximum over earlier runs)."""
+    command = [sys.executable, "-m", "pulse.cli", "consume", "--stop-when-idle", "3"]
+    if processes > 1:
+        command += ["--processes", str(processes)]
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "pulse.cli", "consume", "--stop-when-idle", "3"],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    elapsed = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, peak_kib // 1024
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"pulse consume exited with {process.returncode}")
+    # With --processes the parent waited for its children, so their peak is in its usage.
+    return time.perf_counter() - started, usage.ru_maxrss // 1024
 
 
 def committed_rate(dsn: str) -> tuple[int, float]:
-    """Messages and seconds from the first poll to the last commit, as the consumer recorded."""
+    """Messages and seconds from the first poll to the last commit, as the consumers recorded."""
     with psycopg.connect(dsn) as conn:
         messages, first, last = conn.execute(
             "select sum(messages), min(first_polled_at), max(committed_at) from raw.ingest_batches"
@@ -95,12 +106,78 @@ def committed_rate(dsn: str) -> tuple[int, float]:
     return int(messages), (last - first).total_seconds()
 
 
+def copy_rows(config: GeneratorConfig, topic: str, partitions: int) -> list[tuple[object, ...]]:
+    """The rows the consumer would write for the generated events (its own decode path)."""
+    decoder = Decoder(Pseudonymizer(KEY), timedelta(minutes=5))
+    now = datetime.now(UTC)
+    rows: list[tuple[object, ...]] = []
+
+    class Record:
+        __slots__ = ("headers", "key", "offset", "value")
+
+        def __init__(self, offset: int, key: bytes | None, value: bytes | None) -> None:
+            self.offset, self.key, self.value, self.headers = offset, key, value, None
+
+    letters: list[object] = []
+    for offset, message in enumerate(generate(config)):
+        record = Record(offset, message.key, message.value)
+        decoder.decode_records([record], topic, offset % partitions, 0, now, rows, letters)  # type: ignore[arg-type]
+    return rows
+
+
+def plain_copy(dsn: str, rows: list[tuple[object, ...]]) -> float:
+    """Rows per second of one binary COPY into an empty twin of raw.community_events (its
+    indexes included): what PostgreSQL alone takes to load the rows."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("create temp table copy_bench (like raw.community_events including all)")
+        types = [
+            r[0]
+            for r in conn.execute(
+                "select atttypid from pg_attribute where attrelid = 'copy_bench'::regclass "
+                "and attname = any(%s) order by array_position(%s, attname::text)",
+                [list(EVENT_COLUMNS), list(EVENT_COLUMNS)],
+            )
+        ]
+        register_copy_dumpers(conn)  # the sink's: uuid from UUID, jsonb from JSON text
+        started = time.perf_counter()
+        cols = ", ".join(EVENT_COLUMNS)
+        with conn.cursor().copy(f"copy copy_bench ({cols}) from stdin (format binary)") as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return len(rows) / (time.perf_counter() - started)
+
+
+def sink_writes(dsn: str, rows: list[tuple[object, ...]], topic: str) -> float:
+    """Rows per second of the sink's own transactions (5,000 rows each: COPY into the temporary
+    table, insert-select into raw.community_events, offsets, batch log) with nothing else
+    running: the ceiling PostgreSQL puts on one consumer."""
+    sink = PostgresSink(dsn, f"bench-sink-{uuid.uuid4().hex[:6]}")
+    try:
+        expected: int | None = None
+        started = time.perf_counter()
+        for at in range(0, len(rows), 5000):
+            chunk = rows[at : at + 5000]
+            batch = Batch(topic=topic, rows=list(chunk))
+            batch.expected_offsets = {0: expected}
+            batch.next_offsets = {0: at + len(chunk)}
+            batch.first_polled_at = datetime.now(UTC)
+            sink.write(batch)
+            expected = at + len(chunk)
+        return len(rows) / (time.perf_counter() - started)
+    finally:
+        sink.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--backlog-events", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=6)
     args = parser.parse_args()
 
+    figures: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as state:
         stack = None
         if os.environ.get("PULSE_KAFKA_BOOTSTRAP") and os.environ.get("PULSE_PG_DSN"):
@@ -109,11 +186,10 @@ def main() -> None:
             stack = LocalStack(Path(state))
             info = stack.up()
             bootstrap, dsn = info.kafka_bootstrap, info.pg_dsn
+        run = uuid.uuid4().hex[:8]
         try:
-            init_warehouse(dsn)
-            topic = f"bench.events.{uuid.uuid4().hex[:8]}"
+            topic = f"bench.events.{run}"
             ensure_topics(bootstrap, {topic: args.partitions, f"{topic}.dlq": 1})
-
             config = GeneratorConfig(
                 events=args.events, invalid_share=0.001, duplicate_share=0.01, days=60
             )
@@ -121,49 +197,105 @@ def main() -> None:
             report = produce(generate(config), bootstrap, topic, show_progress=False)
             total = sum(report.sent.values())
             print(f"produced: {report}", flush=True)
+            figures.append(("messages in topic", f"{total:>12,}"))
 
-            read_rate = bare_read(bootstrap, topic, total, decode_json=False)
-            read_json_rate = bare_read(bootstrap, topic, total, decode_json=True)
+            at = load()
+            rate = bare_read(bootstrap, topic, total, decode_json=False)
+            figures.append(("kafka-python bare read", f"{rate:>12,.0f} msg/s   load {at}"))
+            at = load()
+            json_rate = bare_read(bootstrap, topic, total, decode_json=True)
+            figures.append(
+                ("kafka-python read + json.loads", f"{json_rate:>12,.0f} msg/s   load {at}")
+            )
 
             env = {
                 **os.environ,
                 "PULSE_KAFKA_BOOTSTRAP": bootstrap,
-                "PULSE_PG_DSN": dsn,
                 "PULSE_PSEUDONYM_KEY": KEY,
                 "PULSE_EVENTS_TOPIC": topic,
                 "PULSE_DLQ_TOPIC": f"{topic}.dlq",
-                "PULSE_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:6]}",
+                "PULSE_EVENTS_PARTITIONS": str(args.partitions),
             }
-            wall, peak_mib = consumer_run(env)
-            messages, seconds = committed_rate(dsn)
-            ingest_rate = messages / seconds
-
-            decoder = Decoder(Pseudonymizer(KEY), timedelta(minutes=5))
-            now = datetime.now(UTC)
-            rows = [
-                row
-                for msg in generate(config)
-                if msg.kind == "valid"
-                and isinstance(
-                    row := decoder.decode(topic, 0, 0, msg.key, msg.value, None, now), EventRow
+            one = None
+            for processes in (1, 2):
+                with scratch_database(dsn, f"pulse_bench_{run}_p{processes}") as scratch:
+                    at = load()
+                    wall, peak = consume(
+                        {
+                            **env,
+                            "PULSE_PG_DSN": scratch,
+                            "PULSE_CONSUMER_GROUP": f"b-{run}-{processes}",
+                        },
+                        processes,
+                    )
+                    messages, seconds = committed_rate(scratch)
+                ingest = messages / seconds
+                one = one or ingest
+                figures.append(
+                    (
+                        f"pulse consume, {processes} process{'es' if processes > 1 else ''}",
+                        f"{ingest:>12,.0f} events/s   load {at}; poll -> commit of "
+                        f"{messages:,} in {seconds:.1f} s (process wall {wall:.1f} s incl. "
+                        f"start and group join); peak RSS {peak} MiB",
+                    )
                 )
-            ]
-            copy_rate = plain_copy(dsn, rows, topic)
+                if processes == 1:
+                    figures.append(("  share of read + json.loads", f"{ingest / json_rate:>12.0%}"))
+                    rss_small = peak
+                else:
+                    figures.append(("  2 processes / 1 process", f"{ingest / one:>12.2f}x"))
+
+            rows = copy_rows(config, topic, args.partitions)
+            with scratch_database(dsn, f"pulse_bench_{run}_copy") as scratch:
+                at = load()
+                copy_rate = plain_copy(scratch, rows)
+                figures.append(
+                    ("binary COPY of the same rows", f"{copy_rate:>12,.0f} rows/s   load {at}")
+                )
+                at = load()
+                sink_rate = sink_writes(scratch, rows, topic)
+                figures.append(
+                    ("the sink's transactions alone", f"{sink_rate:>12,.0f} rows/s   load {at}")
+                )
+            figures.append((f"consumer peak RSS, {total:,} backlog", f"{rss_small:>12,} MiB"))
+
+            if args.backlog_events:
+                big = f"{topic}.backlog"
+                ensure_topics(bootstrap, {big: args.partitions, f"{big}.dlq": 1})
+                big_config = GeneratorConfig(
+                    events=args.backlog_events, invalid_share=0.001, duplicate_share=0.01, days=60
+                )
+                print(f"producing ~{args.backlog_events:,} events to {big} ...", flush=True)
+                big_total = sum(
+                    produce(generate(big_config), bootstrap, big, show_progress=False).sent.values()
+                )
+                with scratch_database(dsn, f"pulse_bench_{run}_backlog") as scratch:
+                    at = load()
+                    _, peak = consume(
+                        {
+                            **env,
+                            "PULSE_EVENTS_TOPIC": big,
+                            "PULSE_DLQ_TOPIC": f"{big}.dlq",
+                            "PULSE_PG_DSN": scratch,
+                            "PULSE_CONSUMER_GROUP": f"b-{run}-backlog",
+                        },
+                        1,
+                    )
+                    messages, seconds = committed_rate(scratch)
+                figures.append(
+                    (
+                        f"consumer peak RSS, {big_total:,} backlog",
+                        f"{peak:>12,} MiB   ({peak / rss_small:.2f}x; {messages / seconds:,.0f} "
+                        f"events/s, load {at})",
+                    )
+                )
         finally:
             if stack is not None:
                 stack.down(purge=True)
 
     print()
-    print(f"messages in topic                 {total:>12,}")
-    print(f"kafka-python bare read            {read_rate:>12,.0f} msg/s")
-    print(f"kafka-python read + json.loads    {read_json_rate:>12,.0f} msg/s")
-    print(
-        f"pulse consume, poll -> commit     {ingest_rate:>12,.0f} events/s "
-        f"({messages:,} in {seconds:.1f} s; process wall {wall:.1f} s incl. group join)"
-    )
-    print(f"  share of bare read rate         {ingest_rate / read_rate:>12.0%}")
-    print(f"postgres COPY of the same rows    {copy_rate:>12,.0f} rows/s")
-    print(f"consumer peak RSS                 {peak_mib:>12,} MiB")
+    for name, text in figures:
+        print(f"{name:<38}{text}")
 
 
 if __name__ == "__main__":

@@ -80,10 +80,14 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
 
 
 def ingest_config(
-    settings: Settings, endpoints: Endpoints, stop_when_idle_s: float | None = None
+    settings: Settings,
+    endpoints: Endpoints,
+    stop_when_idle_s: float | None = None,
+    metrics_port: int | None = None,
 ) -> IngestConfig:
     """The ingest consumer's configuration: the settings' topics (created or checked when it
-    starts), batching and timeouts, the endpoints' services and key."""
+    starts), batching and timeouts, the metrics endpoint (`metrics_port`, else the settings'),
+    the endpoints' services and key."""
     return IngestConfig(
         bootstrap=endpoints.kafka_bootstrap,
         pg_dsn=endpoints.pg_dsn,
@@ -101,4 +105,6 @@ def ingest_config(
         lock_timeout_ms=settings.ingest_lock_timeout_ms,
         request_timeout_ms=settings.kafka_request_timeout_ms,
         topics=pipeline_topics(settings),
+        metrics_port=metrics_port if metrics_port is not None else settings.metrics_port,
+        metrics_host=settings.metrics_host,
     )

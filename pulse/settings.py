@@ -146,6 +146,19 @@ class Settings(BaseSettings):
             "(more than the 6 s session timeout)."
         ),
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of the consumer's Prometheus endpoint (/metrics). Unset: no endpoint. With "
+            "`pulse consume --processes N`, process i listens on this port + i."
+        ),
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - scraped from outside the consumer's host or container
+        description="Address the consumer's Prometheus endpoint listens on.",
+    )
 
     # quality gates and blue/green publishing
     gx_project_dir: Path = Field(

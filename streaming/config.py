@@ -31,6 +31,9 @@ class IngestConfig:
     request_timeout_ms: int = 30_000
     # Topics to create (or check against) before consuming; None: the caller made them.
     topics: Mapping[str, TopicSpec] | None = None
+    # The Prometheus endpoint (streaming/metrics.py); None: not served.
+    metrics_port: int | None = None
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped from outside the host or container
 
 
 @dataclass

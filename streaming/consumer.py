@@ -31,8 +31,10 @@ from kafka.structs import OffsetAndMetadata
 
 from streaming.config import IngestConfig, IngestReport
 from streaming.dead_letters import DeadLetterPublisher
-from streaming.decode import MAX_VALUE_BYTES, DeadLetter, Decoder
+from streaming.decode import MAX_VALUE_BYTES, Decoder
 from streaming.errors import TRANSIENT_DB_ERRORS, OffsetFenceError
+from streaming.interpreter import tuned
+from streaming.metrics import IngestMetrics
 from streaming.partitions import PartitionsMixin
 from streaming.privacy import Pseudonymizer
 from streaming.records import install_decompression_bounds
@@ -91,7 +93,9 @@ class IngestConsumer(PartitionsMixin):
         self._batch_started = time.monotonic()
         self._active_at = 0.0  # last time there was something to do (idle stop)
         self._poll_delay = BACKOFF_START_S
+        self.metrics = IngestMetrics(config.topic)
         self._init_partitions()
+        self.metrics.watch_lag(self.lags)
         install_decompression_bounds()
 
     # -- control -------------------------------------------------------------------------------
@@ -117,21 +121,8 @@ class IngestConsumer(PartitionsMixin):
             if not self._start():
                 return self.report  # stopped before the services were there: nothing read
             self._active_at = time.monotonic()
-            while not self._stopping.is_set() or self._joining(started):
-                polled = self._poll()
-                if polled:
-                    self._active_at = time.monotonic()
-                    for tp, records in polled.items():
-                        self._add(tp.partition, records)
-                self._settle_pending()
-                self._watch_positions()
-                if self._batch_due():
-                    self._flush()
-                    # Time spent waiting for the writer (an outage, say) is not idle time.
-                    self._active_at = time.monotonic()
-                if not polled and self._idle():
-                    logger.info("nothing new for %.0f s: stopping", self.config.stop_when_idle_s)
-                    break
+            with tuned():
+                self._loop(started)
             self._flush()
             self._await_inflight()
         finally:
@@ -139,8 +130,30 @@ class IngestConsumer(PartitionsMixin):
             self.report.seconds = time.monotonic() - started
         return self.report
 
+    def _loop(self, started: float) -> None:
+        while not self._stopping.is_set() or self._joining(started):
+            polled = self._poll()
+            if polled:
+                self._active_at = time.monotonic()
+                for tp, records in polled.items():
+                    self._add(tp.partition, records)
+            self._settle_pending()
+            self._watch_positions()
+            # Account for a batch the writer finished (lag, Kafka commit) also while idle.
+            self._await_inflight(0)
+            if self._batch_due():
+                self._flush()
+                # Time spent waiting for the writer (an outage, say) is not idle time.
+                self._active_at = time.monotonic()
+            if not polled and self._idle():
+                logger.info("nothing new for %.0f s: stopping", self.config.stop_when_idle_s)
+                return
+
     def _start(self) -> bool:
         """Check the pseudonym key, create the topics, connect; each waits out an outage."""
+        if self.config.metrics_port is not None:
+            # First, so the endpoint answers (with no commit yet) while the services are awaited.
+            self.metrics.serve(self.config.metrics_host, self.config.metrics_port)
         try:
             adopted = retry(
                 "checking the pseudonym key against the warehouse",
@@ -254,9 +267,15 @@ class IngestConsumer(PartitionsMixin):
             return  # not (or no longer) ours: the partition is sought again when it is
         batch = self._begin_batch()
         batch.expected_offsets.setdefault(partition, owned.stored)
-        now = datetime.now(UTC)
-        for record in records:
-            self._decode_into(batch, record, owned.epoch, now)
+        batch.value_bytes += self._decoder.decode_records(
+            records,
+            self.config.topic,
+            partition,
+            owned.epoch,
+            datetime.now(UTC),
+            batch.rows,
+            batch.dead_letters,
+        )
         batch.next_offsets[partition] = owned.position = records[-1].offset + 1
 
     def _begin_batch(self) -> Batch:
@@ -267,21 +286,9 @@ class IngestConsumer(PartitionsMixin):
         return batch
 
     def _decode_into(self, batch: Batch, record: Any, epoch: int, now: datetime) -> None:
-        decoded = self._decoder.decode(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            record.value,
-            list(record.headers or []),
-            now,
+        batch.value_bytes += self._decoder.decode_records(
+            [record], record.topic, record.partition, epoch, now, batch.rows, batch.dead_letters
         )
-        batch.value_bytes += len(record.value or b"")
-        if isinstance(decoded, DeadLetter):
-            decoded.source_epoch = epoch
-            batch.dead_letters.append(decoded)
-        else:
-            batch.events.append(decoded)
 
     def _batch_due(self) -> bool:
         batch = self._batch
@@ -352,6 +359,7 @@ class IngestConsumer(PartitionsMixin):
         except OffsetFenceError as error:
             self._inflight = None
             self.report.fenced_batches += 1
+            self.metrics.fenced_batches.inc()
             logger.warning("batch discarded, another consumer took over: %s", error)
             self._batch = Batch(topic=self.config.topic)
             self._reseek()
@@ -365,9 +373,10 @@ class IngestConsumer(PartitionsMixin):
         self._inflight = None
         self.report.add(result, flight.batch.dead_letters)
         committed_at = datetime.now(UTC)
-        for partition in flight.batch.next_offsets:
+        for partition, offset in flight.batch.next_offsets.items():
             if partition in self._owned:
                 self._owned[partition].updated_at = committed_at
+                self._owned[partition].committed = offset
         if not flight.abandoned.is_set():
             self._commit_to_kafka(flight.batch.next_offsets)
         elapsed = max(time.monotonic() - self._last_logged, 1e-9)
@@ -383,11 +392,22 @@ class IngestConsumer(PartitionsMixin):
         return True
 
     def _write(self, batch: Batch) -> BatchResult:
+        started = time.monotonic()
         try:
-            return self._sink.write(batch)
+            result = self._sink.write(batch)
         except TRANSIENT_DB_ERRORS:
             self._sink.reset()
             raise
+        first = batch.first_polled_at
+        self.metrics.committed(
+            result.messages,
+            result.inserted,
+            result.duplicates,
+            ((letter.reason, letter.dlq_published) for letter in batch.dead_letters),
+            None if first is None else (datetime.now(UTC) - first).total_seconds(),
+            time.monotonic() - started,
+        )
+        return result
 
     def _on_offsets(self, action: Callable[[], Any]) -> Any:
         """Run `action` on this thread's sink; drop its connection after a transient error."""
@@ -427,6 +447,7 @@ class IngestConsumer(PartitionsMixin):
         self._writer.shutdown(wait=True)
         self._sink.close()
         self._offsets.close()
+        self.metrics.close()
 
 
 class _Rebalance(ConsumerRebalanceListener):

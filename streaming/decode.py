@@ -1,16 +1,16 @@
 """Turn one Kafka record into a row for raw.community_events or a dead letter.
 
-Pure logic, no I/O: the consumer calls `Decoder.decode` once per record. Valid records take a fast
-path (one pydantic `validate_json` call on the bytes); only rejected records pay for working out
-*why* they were rejected, in the order of the contract's reasons (docs/contracts.md).
+Pure logic, no I/O: the consumer calls `Decoder.decode_records` once per partition of a poll
+(`Decoder.decode` does the same for one record). Valid records take a fast path (one pydantic
+`validate_json` call on the bytes); only rejected records pay for working out *why* they were
+rejected, in the order of the contract's reasons (docs/contracts.md).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +19,13 @@ from pydantic import ValidationError
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, TYPES_WITH_TEXT
 from streaming.privacy import Pseudonymizer, text_sentiment
 from streaming.redact import MAX_REDACTED_CHARS, Redactor, clean_text, jsonb_text
+from streaming.rows import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, DeadLetter, EventRow
 
 MAX_VALUE_BYTES = 1024 * 1024
 MAX_DETAIL_CHARS = 500
+# Payload fields that never reach the payload column: free text (its length and sentiment are
+# kept) and the sent sentiment (a column of its own).
+_NOT_IN_PAYLOAD = frozenset({"text", "sentiment"})
 
 REASONS = (
     "invalid_json",
@@ -33,157 +37,6 @@ REASONS = (
     # The Kafka client could not parse the record (or its batch) at all: a header key that is
     # not UTF-8, a broken record structure, a failed CRC, a batch that decompresses past bounds.
     "undecodable_record",
-)
-
-
-@dataclass(slots=True)
-class EventRow:
-    """One valid event, ready for COPY (column order of `EVENT_COLUMNS`)."""
-
-    event_id: str
-    event_type: str
-    schema_version: int
-    occurred_at: datetime
-    community_id: str
-    member_key: str | None
-    platform: str | None
-    payload_json: str
-    sentiment: float | None
-    sentiment_source: str | None
-    text_length: int | None
-    source_partition: int
-    source_offset: int
-    # HMAC of the member id alone (docs/contracts.md, "Privacy"); last, so it may be omitted.
-    member_ref: str | None = None
-
-    def copy_row(self, topic: str) -> tuple[Any, ...]:
-        return (
-            self.event_id,
-            self.event_type,
-            self.schema_version,
-            self.occurred_at,
-            self.community_id,
-            self.member_key,
-            self.member_ref,
-            self.platform,
-            self.payload_json,
-            self.sentiment,
-            self.sentiment_source,
-            self.text_length,
-            topic,
-            self.source_partition,
-            self.source_offset,
-        )
-
-
-EVENT_COLUMNS = (
-    "event_id",
-    "event_type",
-    "schema_version",
-    "occurred_at",
-    "community_id",
-    "member_key",
-    "member_ref",
-    "platform",
-    "payload",
-    "sentiment",
-    "sentiment_source",
-    "text_length",
-    "source_topic",
-    "source_partition",
-    "source_offset",
-)
-
-
-@dataclass(slots=True)
-class DeadLetter:
-    """One rejected record: what goes to raw.dead_letter_events and to the DLQ topic.
-
-    `key`, `value` and `headers` are the original record's, for the DLQ topic only; Postgres
-    gets `stored_key` (the key when it is the record's community id) or `key_hmac` instead, and
-    the redacted copy. `source_offset_last` is set when only an offset range is known (a batch
-    the client cannot parse); `value_size`/`value_sha256` when the value was not read into memory.
-    """
-
-    source_topic: str
-    source_partition: int
-    source_offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes | None]]
-    reason: str
-    detail: str
-    event_id: str | None = None
-    event_type: str | None = None
-    member_key: str | None = None
-    redacted_json: str | None = None
-    member_ref: str | None = None
-    stored_key: bytes | None = None
-    key_hmac: str | None = None
-    source_epoch: int = 0
-    source_offset_last: int | None = None
-    value_size: int | None = None
-    value_sha256: str | None = None
-    dlq_published: bool = True
-    dlq_error: str | None = None
-
-    def copy_row(self) -> tuple[Any, ...]:
-        value = self.value or b""
-        return (
-            self.source_topic,
-            self.source_partition,
-            self.source_offset,
-            self.reason,
-            self.detail,
-            self.event_id,
-            self.event_type,
-            self.member_key,
-            self.stored_key,
-            self.redacted_json,
-            len(value) if self.value_size is None else self.value_size,
-            self.value_sha256 or hashlib.sha256(value).hexdigest(),
-            self.source_epoch,
-            self.source_offset_last,
-            self.member_ref,
-            self.key_hmac,
-            self.dlq_published,
-            self.dlq_error,
-        )
-
-    def dlq_headers(self) -> list[tuple[str, bytes | None]]:
-        """The original headers plus the `pulse.*` ones of the contract (docs/contracts.md)."""
-        ours: list[tuple[str, bytes | None]] = [
-            ("pulse.error.reason", self.reason.encode()),
-            ("pulse.error.detail", self.detail.encode("utf-8", "replace")),
-            ("pulse.source.topic", self.source_topic.encode()),
-            ("pulse.source.partition", str(self.source_partition).encode()),
-            ("pulse.source.offset", str(self.source_offset).encode()),
-            ("pulse.source.epoch", str(self.source_epoch).encode()),
-        ]
-        if self.source_offset_last is not None:
-            ours.append(("pulse.source.offset_last", str(self.source_offset_last).encode()))
-        return [*(h for h in self.headers if not h[0].startswith("pulse.")), *ours]
-
-
-DEAD_LETTER_COLUMNS = (
-    "source_topic",
-    "source_partition",
-    "source_offset",
-    "reason",
-    "detail",
-    "event_id",
-    "event_type",
-    "member_key",
-    "message_key",
-    "redacted_value",
-    "value_bytes",
-    "value_sha256",
-    "source_epoch",
-    "source_offset_last",
-    "member_ref",
-    "message_key_hmac",
-    "dlq_published",
-    "dlq_error",
 )
 
 
@@ -204,6 +57,9 @@ class Decoder:
         self._pseudonymizer = pseudonymizer
         self._redactor = Redactor(pseudonymizer)
         self._future_tolerance = future_tolerance
+        # Bound once: these run for every event.
+        self._member_key = pseudonymizer.member_key
+        self._member_ref = pseudonymizer.member_ref
 
     def decode(
         self,
@@ -216,61 +72,127 @@ class Decoder:
         now: datetime | None = None,
     ) -> EventRow | DeadLetter:
         """Decode one record. Never raises for bad input: bad input becomes a DeadLetter."""
-        now = now or datetime.now(UTC)
+        limit = (now or datetime.now(UTC)) + self._future_tolerance
+        validate = INBOUND_ADAPTER.validator.validate_json
         try:
-            return self._event_row(partition, offset, value, now)
+            return EventRow.from_copy_row(
+                self._copy_row(validate, topic, partition, offset, value, limit)
+            )
         except Rejected as rejected:
             return self._dead_letter(topic, partition, offset, key, value, headers, rejected)
 
-    def _event_row(
-        self, partition: int, offset: int, value: bytes | None, now: datetime
-    ) -> EventRow:
+    def decode_records(
+        self,
+        records: Iterable[Any],
+        topic: str,
+        partition: int,
+        epoch: int,
+        now: datetime,
+        rows: list[tuple[Any, ...]],
+        dead_letters: list[DeadLetter],
+    ) -> int:
+        """The consumer's path: decode one poll's records of one partition.
+
+        Valid events are appended to `rows` as COPY rows (EVENT_COLUMNS order, ready for the
+        sink's binary COPY: no EventRow object and no string round trip per event), rejected
+        records to `dead_letters`. What is the same for every record (the ingest-time limit of
+        `occurred_at`, the topic) is worked out once per call. Never raises for bad input.
+
+        Returns:
+            The bytes of the values read (the consumer bounds a batch's memory with it).
+        """
+        limit = now + self._future_tolerance
+        # pydantic-core's validator itself: TypeAdapter.validate_json adds a Python call per event.
+        validate = INBOUND_ADAPTER.validator.validate_json
+        copy_row = self._copy_row
+        append = rows.append
+        size = 0
+        for record in records:
+            value = record.value
+            if value is not None:
+                size += len(value)
+            try:
+                append(copy_row(validate, topic, partition, record.offset, value, limit))
+            except Rejected as rejected:
+                letter = self._dead_letter(
+                    topic,
+                    partition,
+                    record.offset,
+                    record.key,
+                    value,
+                    list(record.headers or []),
+                    rejected,
+                )
+                letter.source_epoch = epoch
+                dead_letters.append(letter)
+        return size
+
+    def _copy_row(
+        self,
+        validate: Callable[[bytes], Any],
+        topic: str,
+        partition: int,
+        offset: int,
+        value: bytes | None,
+        limit: datetime,
+    ) -> tuple[Any, ...]:
+        """The COPY row of a valid event (EVENT_COLUMNS order); raises Rejected otherwise."""
         if value is not None and len(value) > MAX_VALUE_BYTES:
             raise Rejected("oversized", f"value of {len(value)} bytes exceeds {MAX_VALUE_BYTES}")
         try:
-            event = INBOUND_ADAPTER.validate_json(value or b"")
+            event = validate(value or b"")
         except ValidationError as error:
             raise _why_rejected(value, error) from None
+        occurred_at = event.occurred_at
         try:
-            too_late = event.occurred_at > now + self._future_tolerance
+            too_late = occurred_at > limit
         except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past datetime.max in UTC
             too_late = True
         if too_late:
             raise Rejected(
                 "future_timestamp",
-                f"occurred_at {event.occurred_at.isoformat()} is more than "
+                f"occurred_at {occurred_at.isoformat()} is more than "
                 f"{self._future_tolerance} ahead of ingest time",
                 parsed=_safe_parse(value),
             )
 
+        event_type = event.event_type
         payload = event.payload
         sentiment = text_length = source = None
-        if event.event_type in TYPES_WITH_TEXT:
+        if event_type in TYPES_WITH_TEXT:
             text = payload.text  # type: ignore[union-attr]
-            text_length = len(text) if text is not None else None
+            if text is not None:
+                text_length = len(text)
             if payload.sentiment is not None:  # type: ignore[union-attr]
                 sentiment, source = payload.sentiment, "sent"  # type: ignore[union-attr]
             elif text:
                 sentiment, source = text_sentiment(text), "vader"
+        member_id = event.member_id
         member_key = member_ref = None
-        if event.member_id is not None:
-            member_key = self._pseudonymizer.member_key(event.platform, event.member_id)
-            member_ref = self._pseudonymizer.member_ref(event.member_id)
-        return EventRow(
-            event_id=str(event.event_id),
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            occurred_at=event.occurred_at,
-            community_id=event.community_id,
-            member_key=member_key,
-            member_ref=member_ref,
-            platform=event.platform,
-            payload_json=payload.model_dump_json(exclude={"text", "sentiment"}, exclude_none=True),
-            sentiment=sentiment,
-            sentiment_source=source,
-            text_length=text_length,
-            source_partition=partition,
-            source_offset=offset,
+        if member_id is not None:
+            member_key = self._member_key(event.platform, member_id)
+            member_ref = self._member_ref(member_id)
+        return (
+            event.event_id,  # a UUID: the binary COPY sends its 16 bytes, no text form
+            event_type,
+            event.schema_version,
+            occurred_at,
+            event.community_id,
+            member_key,
+            member_ref,
+            event.platform,
+            # Serialised once more only because the contract changes it: unknown fields and
+            # free text are dropped (privacy), sentiment has a column of its own. The bytes go
+            # into the COPY as they are.
+            payload.__pydantic_serializer__.to_json(
+                payload, exclude=_NOT_IN_PAYLOAD, exclude_none=True
+            ),
+            sentiment,
+            source,
+            text_length,
+            topic,
+            partition,
+            offset,
         )
 
     def _dead_letter(

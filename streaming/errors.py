@@ -30,6 +30,10 @@ class KeyMismatchError(IngestError):
     """
 
 
+class MetricsEndpointError(IngestError):
+    """The Prometheus endpoint cannot listen where it was told to (a port in use, say)."""
+
+
 class DecompressionLimitError(IngestError, CorruptRecordError):
     """A compressed record batch expands past the bound the consumer holds in memory.
 

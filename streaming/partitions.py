@@ -48,6 +48,7 @@ class Owned:
     topic_id: str | None = None
     updated_at: datetime | None = None  # when ingest last stored from it
     beyond_since: float | None = None
+    committed: int | None = None  # the offset committed to Postgres (for the lag metric)
 
 
 class PartitionsMixin:
@@ -130,11 +131,12 @@ class PartitionsMixin:
             if tp not in assigned:
                 continue  # revoked meanwhile
             row = stored.get(tp.partition)
-            owned = Owned(stored=None, topic_id=topic_id)
+            owned = Owned(stored=None, topic_id=topic_id, committed=starts.get(tp.partition))
             if row is not None:
                 owned = Owned(
                     row.offset, row.epoch, row.offset, row.topic_id or topic_id, row.updated_at
                 )
+                owned.committed = row.offset
                 self._consumer.seek(tp, row.offset)
                 cause = classify(
                     row.offset,
@@ -228,6 +230,22 @@ class PartitionsMixin:
             )
         self._batch = type(self._batch)(topic=self.config.topic)
         self._forget(ours)
+
+    def lags(self) -> dict[int, int]:
+        """Per partition owned: the high watermark of the last fetch minus the offset stored in
+        Postgres (the lag metric; read by the metrics endpoint's thread, so it only reads)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        found: dict[int, int] = {}
+        for partition, owned in list(self._owned.items()):
+            try:
+                high_watermark = consumer.highwater(TopicPartition(self.config.topic, partition))
+            except (AssertionError, KeyError, KafkaError):  # revoked meanwhile
+                continue
+            if high_watermark is not None and owned.committed is not None:
+                found[partition] = max(int(high_watermark) - owned.committed, 0)
+        return found
 
     # -- gaps ----------------------------------------------------------------------------------
 
@@ -345,7 +363,8 @@ class PartitionsMixin:
             self._reseek()
             return
         logger.error("ingest gap: %s", gap.describe())
-        owned.stored = owned.position = start
+        self.metrics.gaps.labels(cause).inc()
+        owned.stored = owned.position = owned.committed = start
         owned.epoch, owned.beyond_since = epoch, None
         owned.topic_id = topic_id_now or owned.topic_id
         owned.updated_at = datetime.now(UTC)

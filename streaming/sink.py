@@ -6,13 +6,25 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import psycopg
-from psycopg import sql
+from psycopg import postgres, sql
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
-from streaming.decode import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, DeadLetter, EventRow
 from streaming.errors import KeyMismatchError, OffsetFenceError
 from streaming.gaps import Gap
+from streaming.rows import (
+    DEAD_LETTER_COLUMNS,
+    EVENT_COLUMNS,
+    EVENT_ID,
+    SOURCE_OFFSET,
+    SOURCE_PARTITION,
+    DeadLetter,
+    EventRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +38,13 @@ class Batch:
 
     `expected_offsets` holds, per partition, the offset stored in Postgres when this consumer
     took the partition (None: no row yet); `next_offsets` the offset after the last record read.
+    Valid events are `rows` (COPY rows in EVENT_COLUMNS order, what the consumer builds) or
+    `events` (the same as objects, for callers that build `EventRow`s); a batch may hold both.
     """
 
     topic: str
     events: list[EventRow] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     expected_offsets: dict[int, int | None] = field(default_factory=dict)
     next_offsets: dict[int, int] = field(default_factory=dict)
@@ -38,8 +53,12 @@ class Batch:
     value_bytes: int = 0  # bytes of the values held, to bound the batch's memory
 
     @property
+    def valid(self) -> int:
+        return len(self.rows) + len(self.events)
+
+    @property
     def messages(self) -> int:
-        return len(self.events) + len(self.dead_letters)
+        return self.valid + len(self.dead_letters)
 
 
 @dataclass(frozen=True)
@@ -60,15 +79,74 @@ class BatchResult:
     dead_letters: int
 
 
-_EVENT_COPY = sql.SQL("copy pulse_batch_events ({}) from stdin").format(
+# Binary: a third of text COPY's client CPU per row (no text formatting and escaping of each
+# value) and less parsing in the server (bench/bench_ingest.py, README "Benchmarks").
+_EVENT_COPY = sql.SQL("copy pulse_batch_events ({}) from stdin (format binary)").format(
     sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
 )
 _EVENT_INSERT = sql.SQL(
     "insert into raw.community_events ({cols}) "
-    # ORDER BY: within a batch, as across batches, the first copy of an event_id wins.
-    "select {cols} from pulse_batch_events order by source_partition, source_offset "
-    "on conflict (event_id) do nothing"
+    # No ORDER BY: the batch holds each event id once (`first_copies`), so conflicts are only
+    # with earlier batches and the order of the insert changes nothing.
+    "select {cols} from pulse_batch_events on conflict (event_id) do nothing"
 ).format(cols=sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS)))
+_COLUMN_TYPES = (
+    "select atttypid from pg_attribute where attrelid = 'pulse_batch_events'::regclass "
+    "and attnum > 0 and not attisdropped order by attnum"
+)
+
+
+class _UuidBinary(Dumper):
+    """uuid in a binary COPY from a UUID (the consumer's rows) or its text (`EventRow`)."""
+
+    format = Format.BINARY
+    oid = postgres.types["uuid"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return (obj if isinstance(obj, UUID) else UUID(obj)).bytes
+
+
+class _JsonbBinary(Dumper):
+    """jsonb in a binary COPY from JSON that is already text (bytes or str): the format's
+    version byte and the text, with no parse and no second serialisation in Python."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"\x01" + (obj if isinstance(obj, bytes) else obj.encode())
+
+
+def register_copy_dumpers(conn: psycopg.Connection) -> None:
+    """Give `conn`'s binary COPY the uuid and jsonb dumpers above. By type oid only: COPY with
+    `set_types` looks dumpers up that way; query parameters keep psycopg's own."""
+    conn.adapters.register_dumper(None, _UuidBinary)
+    conn.adapters.register_dumper(None, _JsonbBinary)
+
+
+def first_copies(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Each event id of `rows` once: the copy at the lowest (partition, offset), the one a
+    consumer reading the partitions in order meets first (docs/contracts.md: the same id twice is
+    stored once, from its first occurrence)."""
+    kept: dict[int, tuple[Any, ...]] = {}
+    for row in rows:
+        event_id = row[EVENT_ID]
+        key = event_id.int if isinstance(event_id, UUID) else UUID(event_id).int
+        other = kept.setdefault(key, row)
+        if other is not row and (row[SOURCE_PARTITION], row[SOURCE_OFFSET]) < (
+            other[SOURCE_PARTITION],
+            other[SOURCE_OFFSET],
+        ):
+            kept[key] = row
+    return rows if len(kept) == len(rows) else list(kept.values())
+
+
+def _event_rows(batch: Batch) -> list[tuple[Any, ...]]:
+    if not batch.events:
+        return first_copies(batch.rows)
+    return first_copies([*batch.rows, *(event.copy_row(batch.topic) for event in batch.events)])
+
+
 _DEAD_COPY = sql.SQL("copy pulse_batch_dead_letters ({}) from stdin").format(
     sql.SQL(", ").join(map(sql.Identifier, DEAD_LETTER_COLUMNS))
 )
@@ -97,6 +175,7 @@ class PostgresSink:
         self._group = consumer_group
         self._timeouts = (statement_timeout_ms, lock_timeout_ms)
         self._conn: psycopg.Connection | None = None
+        self._event_types: list[int] = []
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
@@ -127,6 +206,10 @@ class PostgresSink:
                         sql.Identifier(source),
                     )
                 )
+            # The binary COPY needs each column's exact type: taken from the temporary table
+            # (so from raw.community_events), never assumed.
+            self._event_types = [row[0] for row in conn.execute(_COLUMN_TYPES).fetchall()]
+            register_copy_dumpers(conn)
             conn.commit()
             self._conn = conn
         return self._conn
@@ -253,9 +336,9 @@ class PostgresSink:
            DLQ topic refused for good carry `dlq_published = False` into their rows;
         2. here, in ONE transaction: lock the batch's offset rows and check they still hold the
            offsets this consumer started from (else OffsetFenceError: another consumer took
-           over), COPY events and dead letters into temp tables, insert-select them with
-           ON CONFLICT DO NOTHING (a repeated event_id is stored once and counted as a duplicate),
-           then store every partition's next offset;
+           over), COPY events (each event id once: `first_copies`) and dead letters into temp
+           tables, insert-select them with ON CONFLICT DO NOTHING (a repeated event_id is stored
+           once and counted as a duplicate), then store every partition's next offset;
         3. after this returns, the consumer commits the same offsets to Kafka, for lag tools only.
         A crash anywhere before the COMMIT leaves Postgres as it was and the records are read
         again from the stored offsets; a crash after it re-reads nothing.
@@ -264,10 +347,13 @@ class PostgresSink:
         with conn.transaction():
             self._check_fence(conn, batch)
             inserted = 0
-            if batch.events:
+            rows = _event_rows(batch)
+            if rows:
                 with conn.cursor().copy(_EVENT_COPY) as copy:
-                    for row in batch.events:
-                        copy.write_row(row.copy_row(batch.topic))
+                    copy.set_types(self._event_types)
+                    write_row = copy.write_row
+                    for row in rows:
+                        write_row(row)
                 inserted = conn.execute(_EVENT_INSERT).rowcount
             if batch.dead_letters:
                 with conn.cursor().copy(_DEAD_COPY) as copy:
@@ -290,7 +376,7 @@ class PostgresSink:
             result = BatchResult(
                 messages=batch.messages,
                 inserted=inserted,
-                duplicates=len(batch.events) - inserted,
+                duplicates=batch.valid - inserted,
                 dead_letters=len(batch.dead_letters),
             )
             conn.execute(

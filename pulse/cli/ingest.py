@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+import time
 from typing import Annotated
 
 import typer
 
 from pulse.cli.app import app, console, friendly, load_settings
 from pulse.errors import PulseError
+from pulse.settings import Settings
 
 
 @app.command()
@@ -18,6 +22,27 @@ def consume(
         float | None,
         typer.Option(help="Exit 0 after this many seconds with nothing new.", min=0.1),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            help=(
+                "Consumer processes to run, each a full consumer of the group with partitions "
+                "of its own (more cores; on more machines, run `pulse consume` on each)."
+            ),
+            min=1,
+        ),
+    ] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help=(
+                "Serve Prometheus metrics on this port (default: PULSE_METRICS_PORT; unset: "
+                "none). With --processes N, process i uses this port + i."
+            ),
+            min=1,
+            max=65535,
+        ),
+    ] = None,
 ) -> None:
     """Stream community.events.v1 into raw (exactly-once effect). SIGTERM flushes and exits 0.
 
@@ -25,20 +50,29 @@ def consume(
     or warehouse that is not there yet. Refuses to start with another pseudonym key than the
     warehouse's.
     """
+    settings = load_settings()
+    port = metrics_port if metrics_port is not None else settings.metrics_port
+    if processes > 1:
+        _supervise(processes, stop_when_idle, port)
+        return
+    _consume_here(settings, stop_when_idle, port)
+
+
+def _consume_here(settings: Settings, stop_when_idle: float | None, port: int | None) -> None:
     import psycopg
     from kafka.errors import KafkaError
 
     from pulse.runtime import ingest_config, resolve_endpoints
     from streaming.consumer import IngestConsumer
-    from streaming.errors import KeyMismatchError
+    from streaming.errors import KeyMismatchError, MetricsEndpointError
 
-    settings = load_settings()
     endpoints = resolve_endpoints(settings)
-    consumer = IngestConsumer(ingest_config(settings, endpoints, stop_when_idle))
+    config = ingest_config(settings, endpoints, stop_when_idle, metrics_port=port)
+    consumer = IngestConsumer(config)
     consumer.install_signal_handlers()
     try:
         report = consumer.run()
-    except KeyMismatchError as error:
+    except (KeyMismatchError, MetricsEndpointError) as error:
         raise PulseError(str(error)) from None
     except (psycopg.Error, KafkaError) as error:
         # Only reached when a stop was requested while a service was away; nothing was stored
@@ -61,6 +95,53 @@ def consume(
         + (f" {dict(sorted(report.dead_letters_by_reason.items()))}" if report.dead_letters else "")
         + (f"; {', '.join(extras)}" if extras else "")
     )
+
+
+def _supervise(processes: int, stop_when_idle: float | None, port: int | None) -> None:
+    """Run `processes` consumers of the group as child processes (`pulse consume` each) and
+    wait for them.
+
+    Kafka spreads the partitions over them and each commits its own batches (fenced, like any
+    consumer), so this is the same as starting that many `pulse consume` by hand. SIGTERM and
+    SIGINT are passed on; when one child fails the others are stopped too and the failure is
+    this command's, so whatever restarts it restarts them all.
+    """
+    command = [sys.executable, "-m", "pulse.cli", "consume", "--processes", "1"]
+    if stop_when_idle is not None:
+        command += ["--stop-when-idle", str(stop_when_idle)]
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def stop(signum: int, _frame: object = None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for i in range(processes):
+            ports = [] if port is None else ["--metrics-port", str(port + i)]
+            children.append(subprocess.Popen([*command, *ports]))
+        failed = None
+        while any(child.poll() is None for child in children):
+            for child in children:
+                code = child.poll()
+                if code not in (None, 0) and failed is None:
+                    failed = code
+                    if not stopping:
+                        stop(signal.SIGTERM)
+            time.sleep(0.2)
+        codes = [child.returncode for child in children]
+        failed = failed or next((code for code in codes if code != 0), None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failed is not None:
+        console.print(f"[red]error:[/red] a consumer process exited with {failed}; stopped all")
+        raise typer.Exit(1 if failed < 0 else failed)
+    console.print(f"[green]{processes} consumer processes[/green] exited 0")
 
 
 @app.command()

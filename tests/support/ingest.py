@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -552,3 +553,43 @@ def _receive(sock: socket.socket, n: int) -> bytes:
         assert chunk, "the broker closed the connection"
         data += chunk
     return data
+
+
+# -- the metrics endpoint --------------------------------------------------------------------
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(port: int) -> Samples:
+    """Every sample of the endpoint: (name, sorted labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.status == 200
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def lags(samples: Samples) -> dict[int, float]:
+    return {
+        int(dict(labels)["partition"]): v
+        for (name, labels), v in samples.items()
+        if name == "pulse_ingest_lag"
+    }
+
+
+def answers(port: int) -> bool:
+    """True when the metrics endpoint on `port` answers."""
+    try:
+        scrape(port)
+    except OSError:
+        return False
+    return True
