@@ -80,10 +80,21 @@ def bench_warehouse(
 BENCH_KEY = "bench-pseudonym-key-not-secret"
 
 
-def load_raw(dsn: str, values: list[bytes], topic: str, first_offset: int = 0) -> int:
-    """Decode `values` as the consumer does and load them with its bulk path (COPY into a temp
-    table, then insert-select); returns the rows inserted."""
+def decode_rows(values: list[bytes], topic: str, first_offset: int = 0) -> list[tuple]:
+    """Decode `values` as the consumer does (validation, pseudonymisation, sentiment) into rows
+    for COPY (the order of streaming.decode.EVENT_COLUMNS); invalid values are left out."""
     decoder = Decoder(Pseudonymizer(BENCH_KEY), timedelta(minutes=5))
+    rows = []
+    for offset, value in enumerate(values, first_offset):
+        decoded = decoder.decode(topic, 0, offset, None, value)
+        if isinstance(decoded, EventRow):
+            rows.append(decoded.copy_row(topic))
+    return rows
+
+
+def copy_rows(dsn: str, rows: list[tuple], *, analyze: bool = True) -> int:
+    """Load decoded rows with the consumer's bulk path (COPY into a temp table, then
+    insert-select ... on conflict do nothing), one transaction; returns the rows inserted."""
     columns = sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
     with psycopg.connect(dsn) as conn:
         conn.execute(
@@ -91,15 +102,20 @@ def load_raw(dsn: str, values: list[bytes], topic: str, first_offset: int = 0) -
             "on commit drop"
         )
         with conn.cursor().copy(sql.SQL("copy incoming ({}) from stdin").format(columns)) as copy:
-            for offset, value in enumerate(values, first_offset):
-                decoded = decoder.decode(topic, 0, offset, None, value)
-                if isinstance(decoded, EventRow):
-                    copy.write_row(decoded.copy_row(topic))
+            for row in rows:
+                copy.write_row(row)
         inserted = conn.execute(
             sql.SQL(
                 "insert into raw.community_events ({cols}) select {cols} from incoming "
                 "on conflict (event_id) do nothing"
             ).format(cols=columns)
         ).rowcount
-        conn.execute("analyze raw.community_events")
+        if analyze:
+            conn.execute("analyze raw.community_events")
     return inserted
+
+
+def load_raw(dsn: str, values: list[bytes], topic: str, first_offset: int = 0) -> int:
+    """Decode `values` as the consumer does and load them with its bulk path (COPY into a temp
+    table, then insert-select); returns the rows inserted."""
+    return copy_rows(dsn, decode_rows(values, topic, first_offset))

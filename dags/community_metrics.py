@@ -1,18 +1,26 @@
 """
 ### community_metrics
 
-Every hour, for the hour that just ended (its **data interval**):
+On the schedule `PULSE_PIPELINE_SCHEDULE` (cron, UTC; default every hour), for the period that
+just ended (its **data interval**). Each run processes what **arrived** since the build BI sees
+now (raw's `ingested_at`), whatever day it occurred on, and only the keys that changes
+(incremental; a full build when there is nothing sound to start from, or with the param
+`full_refresh`). At most one run at a time and no catchup: a run that starts late, or after a
+failed one, catches up everything that arrived meanwhile.
 
 1. **start_run** opens the run's row in `quality.pipeline_runs`;
 2. **ingest_freshness** waits (reschedule mode: no worker slot is held) until raw has caught up
    with the interval end and the consumer's stored offsets are near the topic end; after
    `PULSE_FRESHNESS_TIMEOUT_S` it fails with the reason (lag per partition, raw's watermark);
-3. **raw_gate** validates the interval's raw events (Great Expectations); a failure stops the run
-   before dbt;
-4. **dbt_build** runs one `dbt build` (models and data tests) with the marts in the run's own
-   build schema, then applies pending `member.erased` requests to raw and every other table;
-5. **marts_gate** validates that build; **promote** points the BI views of `marts` at it, in
-   one transaction;
+3. **raw_gate** plans the build and validates the raw rows it will read (the arrival window)
+   and the interval's events (Great Expectations); a failure stops the run before dbt;
+4. **dbt_build** applies pending `member.erased` requests to raw and every other table, runs one
+   `dbt build` with the marts in the run's own build schema (incremental: the base build's
+   marts, the reopened keys rebuilt), records the build's watermark, and applies the erasures
+   that arrived meanwhile;
+5. **marts_gate** validates that build (keys on every row, every other rule on the rows it
+   changed); **promote** points the BI views of `marts` at it, in one transaction (the next run
+   starts from it);
 6. **publish** sends one `community.metrics.v1` message per community per day of the interval
    and the new `community.alerts.v1` alerts (deterministic ids: a re-run sends no new ones);
 7. **record_run** writes the verdict, row counts, gate results and durations to
@@ -22,7 +30,8 @@ Gate failures, a refused promote and stale ingest fail their task without retrie
 cannot fix data); other errors are retried. `catchup` is off: past intervals are filled with
 `airflow backfill create --dag-id community_metrics --from-date ... --to-date ...`. Run params
 `interval_start`/`interval_end` override the data interval (`pulse run` uses them); params that
-end in the future fail the run at once (no retries).
+end in the future fail the run at once (no retries). `full_refresh` (`pulse run --full-refresh`)
+rebuilds every table from all of raw.
 Configuration: `PULSE_*` variables, connections `pulse_warehouse` and `pulse_kafka` if defined.
 """
 
@@ -52,10 +61,13 @@ FRESHNESS_TIMEOUT_S = _PARSED.freshness_timeout_s
 
 @dag(
     dag_id=orchestration.DAG_ID,
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable(_PARSED.pipeline_schedule, timezone="UTC"),
     start_date=_common.START_DATE,
+    # A run reads what arrived since the last validated build, so a missed interval needs no
+    # run of its own: the next run catches up.
     catchup=False,
-    # staging and intermediate are shared by all runs: one build at a time.
+    # staging and intermediate are shared by all runs, and each run starts from the last
+    # validated build: one run at a time (a slow run delays the next, never doubles it).
     max_active_runs=1,
     default_args=_common.DEFAULT_ARGS,
     tags=["community-pulse", "metrics", "dbt", "great-expectations", "kafka"],
@@ -72,6 +84,11 @@ FRESHNESS_TIMEOUT_S = _PARSED.freshness_timeout_s
             type=["null", "string"],
             format="date-time",
             description="End (exclusive) of the data interval, overriding the run's.",
+        ),
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Rebuild every table from all of raw instead of incrementally.",
         ),
     },
 )
@@ -94,6 +111,7 @@ def community_metrics() -> None:
             run_id=run_id,
             interval_start=start,
             interval_end=end,
+            full_refresh=bool(context["params"].get("full_refresh")),
         )
         return run.to_xcom()
 

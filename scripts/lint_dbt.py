@@ -9,7 +9,9 @@ templater is read only from a `.sqlfluff` in the working directory) and stops th
 
 It lints twice: first every model on the empty warehouse, where incremental models render their
 full-refresh branch; then the incremental models once more, with an empty relation standing in
-for the one they build, so that their `{% if is_incremental() %}` branch is linted too.
+for the one they build and the variables of an incremental pipeline run (a model keeps state
+only in such a run, see dbt_project/macros/incremental.sql), so that their
+`{% if is_incremental() %}` branch is linted too.
 
     python scripts/lint_dbt.py            # sqlfluff lint .
     python scripts/lint_dbt.py fix        # sqlfluff fix . (both passes)
@@ -36,6 +38,14 @@ from pulse.warehouse.init import init_warehouse
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 BIN = Path(sys.executable).parent
+# The variables of an incremental pipeline run (pulse.orchestration.build_plan.BuildPlan).
+INCREMENTAL_VARS = {
+    "arrived_from": "2026-01-01T00:00:00+00:00",
+    "arrived_through": "2026-01-01T01:00:00+00:00",
+    "deletions_from": 0,
+    "deletions_through": 0,
+    "base_build": "build_lint_base",
+}
 
 
 def _log(message: str, started: float) -> None:
@@ -43,13 +53,16 @@ def _log(message: str, started: float) -> None:
 
 
 def _incremental_models(env: dict[str, str]) -> list[dict[str, str]]:
-    """schema, name and file of every incremental model, as dbt resolves them."""
+    """schema, name and file of every incremental model, as dbt resolves them in an incremental
+    pipeline run."""
     listed = subprocess.run(
         [
             str(BIN / "dbt"),
             "--quiet",
             "--no-use-colors",
             "ls",
+            "--vars",
+            json.dumps(INCREMENTAL_VARS),
             "--resource-type",
             "model",
             "--select",
@@ -116,7 +129,14 @@ def main(argv: list[str]) -> int:
         second_code = 0
         if files:
             _stand_in_relations(dsn, models)
-            second_code = subprocess.run([*sqlfluff, *files], env=env, cwd=PROJECT_DIR).returncode
+            context = state_dir / "incremental.sqlfluff"
+            context.write_text(
+                "[sqlfluff:templater:dbt:context]\n"
+                + "".join(f"{name} = {value}\n" for name, value in INCREMENTAL_VARS.items())
+            )
+            second_code = subprocess.run(
+                [*sqlfluff, "--config", str(context), *files], env=env, cwd=PROJECT_DIR
+            ).returncode
             _log(f"sqlfluff {command}: incremental branches of {', '.join(files)}", started)
         return first.returncode or second_code
     finally:

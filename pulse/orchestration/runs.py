@@ -54,6 +54,8 @@ class RunContext:
     attempt: int
     interval_start: datetime
     interval_end: datetime
+    # Rebuild every table from all of raw instead of incrementally (pulse.orchestration.build_plan).
+    full_refresh: bool = False
 
     @property
     def build_schema(self) -> str:
@@ -68,6 +70,7 @@ class RunContext:
             "attempt": self.attempt,
             "interval_start": self.interval_start.isoformat(),
             "interval_end": self.interval_end.isoformat(),
+            "full_refresh": self.full_refresh,
         }
 
     @classmethod
@@ -79,6 +82,7 @@ class RunContext:
             attempt=int(value["attempt"]),
             interval_start=parse_moment(value["interval_start"], "interval_start"),
             interval_end=parse_moment(value["interval_end"], "interval_end"),
+            full_refresh=bool(value.get("full_refresh", False)),
         )
 
 
@@ -89,6 +93,7 @@ def start_run(
     run_id: str,
     interval_start: datetime,
     interval_end: datetime,
+    full_refresh: bool = False,
 ) -> RunContext:
     """Open the run's row in quality.pipeline_runs (status running)."""
     dsn = warehouse_dsn(settings)
@@ -96,19 +101,23 @@ def start_run(
         lock_in_transaction(conn, f"pulse run {run_id}")
         row = conn.execute(
             "insert into quality.pipeline_runs (dag_id, run_id, attempt, interval_start, "
-            "interval_end) select %s, %s, coalesce(max(attempt), 0) + 1, %s, %s "
+            "interval_end, full_refresh_requested) "
+            "select %s, %s, coalesce(max(attempt), 0) + 1, %s, %s, %s "
             "from quality.pipeline_runs where dag_id = %s and run_id = %s "
             "returning pipeline_run_id, attempt",
-            [dag_id, run_id, interval_start, interval_end, dag_id, run_id],
+            [dag_id, run_id, interval_start, interval_end, full_refresh, dag_id, run_id],
         ).fetchone()
     assert row is not None
-    run = RunContext(dag_id, run_id, row[0], row[1], interval_start, interval_end)
+    run = RunContext(
+        dag_id, run_id, row[0], row[1], interval_start, interval_end, full_refresh=full_refresh
+    )
     logger.info(
-        "run %s (attempt %d): interval %s to %s",
+        "run %s (attempt %d): interval %s to %s%s",
         run_id,
         run.attempt,
         interval_start.isoformat(),
         interval_end.isoformat(),
+        ", full refresh" if full_refresh else "",
     )
     return run
 

@@ -1,9 +1,16 @@
-"""The marts gate's suites: one per mart of the build being validated.
+"""The marts gate's suites: two per mart of the build being validated.
 
 The data source `marts_build` is connected at run time only (its connection string is a `${...}`
-reference the runner fills in memory; nothing is committed). Its table assets are the mart tables
-of one build, addressed without a schema: the gate's connection sets `search_path` to the build
-schema being validated, and only to it.
+reference the runner fills in memory; nothing is committed). Its table assets are tables of one
+build, addressed without a schema: the gate's connection sets `search_path` to the build schema
+being validated, and only to it.
+
+So that a gate costs what a run changed, not what the marts hold, each mart has
+- `marts_<mart>__keys` on the whole mart: the cheap whole-table invariants (the key is unique and
+  never null, is_suppressed never null), which a change anywhere could break;
+- `marts_<mart>` on `<mart>__changed`: every other rule, on the rows of the build that are not in
+  its base build, row for row (the runner makes that table; in a build without a base, every
+  row). A row the base build has was validated when the base build passed its gate.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from pulse.quality.rules import (
 
 MARTS_DATASOURCE = "marts_build"
 MARTS_CHECKPOINT = "marts_gate"
+# The table of a mart's changed rows, beside the mart in the build schema.
+CHANGED_SUFFIX = "__changed"
 
 _DAILY_KEY = ("community_id", "activity_date")
 _DAILY_COUNTS = (
@@ -59,18 +68,36 @@ inner join dim_community as community on community.community_id = daily.communit
 where daily.mau > community.active_members_all_time"""
 
 
-def _mart(name: str, rules: list[Rule]) -> SuiteSpec:
-    return SuiteSpec(
-        name=f"marts_{name}", layer="marts", datasource=MARTS_DATASOURCE, asset=name, rules=rules
-    )
+def changed_table(mart: str) -> str:
+    """The table of a mart's changed rows (see the module doc)."""
+    return f"{mart}{CHANGED_SUFFIX}"
 
 
-def _community_daily() -> SuiteSpec:
+def _mart(name: str, keys: tuple[str, ...], rules: list[Rule]) -> list[SuiteSpec]:
+    """The mart's two suites: keys on the whole mart, `rules` on its changed rows."""
+    return [
+        SuiteSpec(
+            name=f"marts_{name}__keys",
+            layer="marts",
+            datasource=MARTS_DATASOURCE,
+            asset=name,
+            rules=[*primary_key(*keys), not_null("is_suppressed")],
+        ),
+        SuiteSpec(
+            name=f"marts_{name}",
+            layer="marts",
+            datasource=MARTS_DATASOURCE,
+            asset=changed_table(name),
+            rules=rules,
+        ),
+    ]
+
+
+def _community_daily() -> list[SuiteSpec]:
     return _mart(
         "fct_community_daily",
+        _DAILY_KEY,
         [
-            *primary_key(*_DAILY_KEY),
-            not_null("is_suppressed"),
             none_negative(_DAILY_KEY, (*_DAILY_COUNTS, *_DAILY_MEASURES)),
             at_most(
                 "active_members",
@@ -111,13 +138,12 @@ def _community_daily() -> SuiteSpec:
     )
 
 
-def _dim_community() -> SuiteSpec:
+def _dim_community() -> list[SuiteSpec]:
     figures = ("members_current", "active_members_all_time")
     return _mart(
         "dim_community",
+        ("community_id",),
         [
-            *primary_key("community_id"),
-            not_null("is_suppressed"),
             in_set("community_kind", ["broad", "micro"]),
             none_negative(("community_id",), (*figures, "audience_size")),
             at_most(
@@ -132,7 +158,7 @@ def _dim_community() -> SuiteSpec:
     )
 
 
-def _brand_engagement_lift() -> SuiteSpec:
+def _brand_engagement_lift() -> list[SuiteSpec]:
     key = ("brand_id", "week_start")
     counts = (
         "micro_communities",
@@ -164,9 +190,8 @@ def _brand_engagement_lift() -> SuiteSpec:
     )
     return _mart(
         "fct_brand_engagement_lift",
+        key,
         [
-            *primary_key(*key),
-            not_null("is_suppressed"),
             none_negative(key, counts),
             *within_interval(
                 "micro_engagement_rate",
@@ -200,15 +225,14 @@ def _brand_engagement_lift() -> SuiteSpec:
     )
 
 
-def _member_retention() -> SuiteSpec:
+def _member_retention() -> list[SuiteSpec]:
     key = ("community_id", "cohort_week", "weeks_since_join")
     counts = ("weeks_since_join", "cohort_members", "retained_members", "still_members")
     shares = ("retained_share", "still_member_share")
     return _mart(
         "fct_member_retention",
+        key,
         [
-            *primary_key(*key),
-            not_null("is_suppressed"),
             none_negative(key, counts),
             at_most("retained_members", "cohort_members"),
             at_most("still_members", "cohort_members"),
@@ -219,7 +243,7 @@ def _member_retention() -> SuiteSpec:
     )
 
 
-def _community_health() -> SuiteSpec:
+def _community_health() -> list[SuiteSpec]:
     key = ("community_id", "week_start")
     counts = (
         "active_members",
@@ -235,9 +259,8 @@ def _community_health() -> SuiteSpec:
     )
     return _mart(
         "fct_community_health",
+        key,
         [
-            *primary_key(*key),
-            not_null("is_suppressed"),
             none_negative(key, counts),
             at_most("contributors_for_half", "contributors"),
             at_most("inactive_members", "members_at_week_end"),
@@ -248,13 +271,12 @@ def _community_health() -> SuiteSpec:
     )
 
 
-def _feedback_ideas() -> SuiteSpec:
+def _feedback_ideas() -> list[SuiteSpec]:
     key = ("community_id", "idea_id")
     return _mart(
         "fct_feedback_ideas",
+        key,
         [
-            *primary_key(*key),
-            not_null("is_suppressed"),
             not_null("current_status"),
             in_set(
                 "current_status",
@@ -292,7 +314,7 @@ def _feedback_ideas() -> SuiteSpec:
     )
 
 
-def _feedback_daily() -> SuiteSpec:
+def _feedback_daily() -> list[SuiteSpec]:
     key = ("community_id", "activity_date")
     counts = (
         "active_members",
@@ -307,9 +329,8 @@ def _feedback_daily() -> SuiteSpec:
     )
     return _mart(
         "agg_feedback_daily",
+        key,
         [
-            *primary_key(*key),
-            not_null("is_suppressed"),
             none_negative(key, counts),
             at_most("votes_up", "votes"),
             at_most("votes_down", "votes"),
@@ -322,17 +343,17 @@ def _feedback_daily() -> SuiteSpec:
 
 
 def marts_suites() -> list[SuiteSpec]:
-    """The marts gate: one suite per mart of the build being validated.
+    """The marts gate: two suites per mart of the build being validated (see the module doc).
 
     Returns:
         The suites, in the order of the checkpoint's validation definitions.
     """
     return [
-        _dim_community(),
-        _community_daily(),
-        _brand_engagement_lift(),
-        _member_retention(),
-        _community_health(),
-        _feedback_ideas(),
-        _feedback_daily(),
+        *_dim_community(),
+        *_community_daily(),
+        *_brand_engagement_lift(),
+        *_member_retention(),
+        *_community_health(),
+        *_feedback_ideas(),
+        *_feedback_daily(),
     ]

@@ -1,9 +1,11 @@
-"""Running a gate: `run_raw_gate` for one data interval, `run_marts_gate` for one build.
+"""Running a gate: `run_raw_gate` for one run's raw rows, `run_marts_gate` for one build.
 
 A gate run:
 1. opens the project with the data sources' connection strings filled in memory. The connection
-   is read-only and carries the run's interval as session settings (raw) or the build schema as
-   its only `search_path` (marts);
+   is read-only and carries the run's interval and arrival window as session settings (raw) or
+   the build schema as its only `search_path` (marts). The marts gate first writes, beside each
+   mart, the table of its rows that its base build does not have (`<mart>__changed`), which the
+   row rules read;
 2. runs the checkpoint, then builds Data Docs for it (once) under `gx/uncommitted/data_docs/`;
 3. adds the details the checkpoint's result leaves out (volume figures, offending rows);
 4. stores one row per expectation in `quality.validation_results` (and one per run in
@@ -15,13 +17,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
+from psycopg import sql
+
 from pulse.errors import PulseError
 from pulse.quality.checkpoint import run_checkpoint
 from pulse.quality.config import GateSettings
 from pulse.quality.connection import gate_session, sqlalchemy_url
 from pulse.quality.details import explain_volume, sample_unexpected_rows
+from pulse.quality.marts_suites import changed_table
 from pulse.quality.project import MARTS_DSN_VARIABLE, RAW_DSN_VARIABLE
 from pulse.quality.raw_suites import (
+    GUC_ARRIVED_FROM,
+    GUC_ARRIVED_THROUGH,
     GUC_FUTURE_AFTER,
     GUC_HISTORY_INTERVALS,
     GUC_INTERVAL_END,
@@ -36,6 +44,8 @@ from pulse.quality.rules import PARAM_MIN_GROUP_SIZE
 from pulse.quality.schemas import check_schema_name, missing_marts
 from pulse.quality.store import store_result
 from pulse.timestamps import parse_moment
+from pulse.warehouse.connect import connect
+from pulse.warehouse.names import MARTS, TRANSFORM_ROLE
 
 
 def run_raw_gate(
@@ -46,8 +56,10 @@ def run_raw_gate(
     interval_end: datetime,
     gate_settings: GateSettings,
     now: datetime | None = None,
+    arrived_from: datetime | None = None,
+    arrived_through: datetime | None = None,
 ) -> GateResult:
-    """Validate the raw layer for one data interval and store the results.
+    """Validate the raw rows of one run and store the results.
 
     Args:
         dsn: warehouse connection string (a role that reads raw and writes quality).
@@ -56,6 +68,10 @@ def run_raw_gate(
         interval_end: end of the data interval (exclusive, aware).
         gate_settings: thresholds and the project folder.
         now: the moment of validation (default: the clock); "future" is measured from it.
+        arrived_from: with `arrived_through`, the run's arrival window: the rows with
+            arrived_from <= ingested_at < arrived_through are validated too (what the run's dbt
+            build reads); None with an `arrived_through`: every row that arrived before it.
+        arrived_through: end of the arrival window; None: no arrival window (the interval only).
 
     Returns:
         The result; check `.success` (this function does not raise on a failed gate).
@@ -76,6 +92,13 @@ def run_raw_gate(
         GUC_INTERVAL_END: end.isoformat(),
         GUC_FUTURE_AFTER: latest_allowed.isoformat(),
         GUC_HISTORY_INTERVALS: str(settings.volume_history_intervals),
+        # No window: an empty range ('infinity' to 'infinity').
+        GUC_ARRIVED_FROM: (
+            "infinity"
+            if arrived_through is None
+            else (arrived_from.isoformat() if arrived_from is not None else "-infinity")
+        ),
+        GUC_ARRIVED_THROUGH: "infinity" if arrived_through is None else arrived_through.isoformat(),
     }
     result = run_checkpoint(
         settings.project_dir,
@@ -101,14 +124,19 @@ def run_marts_gate(
     run_id: str,
     build_schema: str,
     gate_settings: GateSettings,
+    base_build: str | None = None,
 ) -> GateResult:
     """Validate the marts of one build schema and store the results.
+
+    Whole-table rules (keys) read each mart; row rules read its rows that `base_build` does not
+    have (`changed_rows`): a build that copied most rows from its base costs what it changed.
 
     Args:
         dsn: warehouse connection string (a role that reads the build and writes quality).
         run_id: the pipeline run this gate belongs to.
         build_schema: the schema dbt built the marts into (e.g. build_<run>).
         gate_settings: thresholds and the project folder.
+        base_build: the validated build this one started from (None: every row is new).
 
     Returns:
         The result; check `.success` (this function does not raise on a failed gate).
@@ -122,6 +150,7 @@ def run_marts_gate(
     missing = missing_marts(dsn, build_schema)
     if missing:
         raise PulseError(f"build schema {build_schema} lacks marts: {', '.join(missing)}")
+    changed = changed_rows(dsn, build_schema, base_build)
     result = run_checkpoint(
         settings.project_dir,
         layer="marts",
@@ -135,8 +164,54 @@ def run_marts_gate(
         build_schema=build_schema,
     )
     sample_unexpected_rows(dsn, build_schema, result)
+    result.notes.append(
+        "rows validated (changed since "
+        + (base_build or "nothing: a build without a base")
+        + "): "
+        + ", ".join(f"{mart} {count:,}" for mart, count in changed.items())
+    )
     store_result(dsn, result, settings.project_dir)
     return result
+
+
+def changed_rows(dsn: str, build_schema: str, base_build: str | None) -> dict[str, int]:
+    """Write `<mart>__changed` in the build: the mart's rows that `base_build`'s lacks, row for
+    row (every row without a base, or when the base's mart does not compare: another contract).
+
+    Args:
+        dsn: warehouse connection string (acts as pulse_transform, which owns the builds).
+        build_schema: the build validated.
+        base_build: the validated build it started from, or None.
+
+    Returns:
+        Rows written per mart.
+    """
+    check_schema_name(build_schema)
+    if base_build is not None:
+        check_schema_name(base_build)
+    counts: dict[str, int] = {}
+    with connect(dsn, role=TRANSFORM_ROLE, required=False) as conn:
+        for mart in MARTS:
+            target = sql.Identifier(build_schema, changed_table(mart))
+            built = sql.Identifier(build_schema, mart)
+            conn.execute(sql.SQL("drop table if exists {}").format(target))
+            made = False
+            if base_build is not None:
+                try:
+                    with conn.transaction():
+                        conn.execute(
+                            sql.SQL(
+                                "create table {} as select * from {} except select * from {}"
+                            ).format(target, built, sql.Identifier(base_build, mart))
+                        )
+                    made = True
+                except psycopg.Error:  # no such base mart, or it does not compare: all rows
+                    made = False
+            if not made:
+                conn.execute(sql.SQL("create table {} as table {}").format(target, built))
+            row = conn.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()
+            counts[mart] = int(row[0]) if row else 0
+    return counts
 
 
 def default_interval(now: datetime | None = None) -> tuple[datetime, datetime]:

@@ -197,6 +197,22 @@ def test_a_run_goes_through_every_step_and_records_itself(world: World) -> None:
         world.dsn, "select build_schema from quality.promotions order by promotion_id desc limit 1"
     )
     assert live[0] == world.second.build_schema != first.build_schema
+    # The first run built everything; the second only what arrived since the first's build.
+    modes = rows(
+        world.dsn,
+        "select build_mode, base_build, arrived_from, arrived_through, raw_events_arrived "
+        "from quality.pipeline_runs where pipeline_run_id = any(%s) order by pipeline_run_id",
+        [[first.pipeline_run_id, world.second.pipeline_run_id]],
+    )
+    assert [(mode, base) for mode, base, *_ in modes] == [
+        ("full", None),
+        ("incremental", first.build_schema),
+    ]
+    (_, _, first_from, first_through, arrived_first), (_, _, second_from, _, _) = modes
+    margin = timedelta(seconds=world.settings.pipeline_arrival_margin_s)
+    # The first read everything that had arrived; the second from the first's watermark on.
+    assert first_from is None and arrived_first >= in_interval
+    assert second_from == first_through - margin
 
 
 def test_metrics_messages_are_the_validated_marts_of_each_community_day(world: World) -> None:
@@ -318,6 +334,54 @@ def test_the_same_interval_run_again_sends_identical_metrics_and_no_new_alert_id
         [second.pipeline_run_id],
     )
     assert again_found[0] == len(world.alerts_first)
+
+
+def test_a_full_refresh_run_rebuilds_everything_and_equals_the_incremental_one(
+    world: World,
+) -> None:
+    """`pulse run --full-refresh` (DAG param full_refresh) rebuilds every table from all of raw;
+    nothing arrived since the incremental second run, so every mart is the same, row for row."""
+    patch = pytest.MonkeyPatch()
+    for variable, value in pulse_environment(world.settings).items():
+        patch.setenv(variable, value)
+    try:
+        summary = orchestration.run_once(world.settings, world.start, world.end, full_refresh=True)
+    finally:
+        patch.undo()
+    assert summary.status == "success", summary.headline()
+    ((mode, reason, requested),) = rows(
+        world.dsn,
+        "select build_mode, build_mode_reason, full_refresh_requested "
+        "from quality.pipeline_runs where pipeline_run_id = %s",
+        [summary.pipeline_run_id],
+    )
+    assert (mode, requested) == ("full", True) and "full_refresh" in reason
+    for mart in (
+        "dim_community",
+        "fct_community_daily",
+        "fct_brand_engagement_lift",
+        "fct_member_retention",
+        "fct_community_health",
+        "fct_feedback_ideas",
+        "agg_feedback_daily",
+    ):
+        query = sql.SQL("(table {} except table {}) union all (table {} except table {})")
+        full = sql.Identifier(summary.build_schema, mart)
+        incremental = sql.Identifier(world.second.build_schema, mart)
+        assert rows(world.dsn, query.format(full, incremental, incremental, full)) == [], mart
+
+
+def test_the_schedule_is_a_setting_and_runs_never_pile_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    private_airflow()
+    monkeypatch.setenv("PULSE_PIPELINE_SCHEDULE", "*/5 * * * *")
+    dag = orchestration.load_dag("community_metrics")
+    assert dag.timetable.summary == "*/5 * * * *"
+    # One run at a time and no catchup: a slow run delays the next one, which then catches up
+    # everything that arrived (it reads by arrival, not by its interval).
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.params["full_refresh"] is False
 
 
 # -- erasure (after the runs above, on the same warehouse) ----------------------------------------

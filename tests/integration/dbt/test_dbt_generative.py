@@ -1,18 +1,23 @@
-"""A run never halts on valid data: `dbt build` and the marts gate pass on any valid streams.
+"""A run never halts on valid data, and an incremental run equals a full refresh on any of it.
 
 Hypothesis draws a few hundred *streams* (tests/integration/_event_streams.py: the events of one
 brand, its 1-3 communities and their members, in every shape the inbound contract allows: members
 who never joined, leaves without joins, re-joins, removals of reactions never added, votes on
 unknown ideas, erasures before and after the member's activity, duplicates, re-sends, late
 batches, odd UTC offsets, days and weeks cut at UTC midnight ...). To keep the suite fast they all
-go into ONE warehouse, each under its own brand and communities, through ONE `dbt build` into a
-per-run build schema (as the pipeline builds) and ONE marts gate.
+go into ONE warehouse, each under its own brand and communities. As the pipeline would see them
+arrive: the first load batch of three streams in four arrives first and is built (a full build
+into a build schema, its marts gate, promote); then every later batch (late events, re-votes,
+erasures, re-sends) and the fourth stream arrive and are built incrementally from that build,
+and that build goes through its marts gate too. Finally a full refresh is built from the same
+raw, and every row of all seven marts of the incremental build must equal it: late batches are
+exactly the shape that finds incremental bugs.
 
-When dbt or the gate fails, the message names each failing test or expectation, the streams
-(brand / community ids `sNNN-...`) its unexpected rows belong to, and prints the smallest failing
-streams as JSON lines, ready to become a fixture (all of them are written to a file too). The
-Hypothesis seed is printed: `PULSE_GENERATIVE_SEED=<seed>` draws the very same streams again
-(`PULSE_GENERATIVE_STREAMS` changes how many).
+When dbt or a gate fails, or a mart differs from the full refresh, the message names each failing
+test, expectation or mart, the streams (brand / community ids `sNNN-...`) its rows belong to,
+and prints the smallest failing streams as JSON lines, ready to become a fixture (all of them
+are written to a file too). The Hypothesis seed is printed: `PULSE_GENERATIVE_SEED=<seed>` draws
+the very same streams again (`PULSE_GENERATIVE_STREAMS` changes how many).
 """
 
 from __future__ import annotations
@@ -50,11 +55,14 @@ from support.event_streams import (
 from support.warehouse import load_raw
 
 from pulse.errors import PulseError
+from pulse.maintenance.erasure import apply_erasures
+from pulse.orchestration.build_plan import BuildPlan, plan_build, record_build, with_deletions
 from pulse.orchestration.dbt import run_dbt
 from pulse.orchestration.steps import dbt_build_args
-from pulse.publishing.promote import build_schema_name
+from pulse.publishing.promote import build_schema_name, promote
 from pulse.quality import GateResult, GateSettings, Outcome, copy_project, rules, run_marts_gate
 from pulse.settings import Settings
+from pulse.warehouse.names import MARTS
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, CommunityUpserted
 from streaming.decode import Decoder, EventRow
 from streaming.privacy import Pseudonymizer
@@ -336,27 +344,118 @@ class Timings:
         return ", ".join(f"{name} {value:.1f} s" for name, value in self.seconds.items())
 
 
-def load_streams(dsn: str, drawn: list[Stream], settings: Settings) -> tuple[int, int, int]:
-    """Load every stream, batch by batch: batch 0 of all streams in one transaction, then batch
-    1 of all, ... (each batch gets its own ingested_at, so late events arrive later).
+# Small, so that the incremental build's window starts after the first load (seconds before).
+ARRIVAL_MARGIN_S = 0.5
 
-    Returns:
-        (messages sent, distinct event ids, rows inserted)
-    """
-    batches: list[list[bytes]] = []
+
+def phases(drawn: list[Stream]) -> list[list[list[bytes]]]:
+    """The streams' load batches in two phases: the first batch of three streams in four, then
+    everything else (later batches, and every batch of the fourth stream). Within a phase,
+    batch n of all its streams is one load transaction."""
+    loads: list[list[list[bytes]]] = [[], []]
     for number, stream in enumerate(drawn):
         for position, messages in enumerate(materialize(stream, prefix(number))):
-            while len(batches) <= position:
-                batches.append([])
-            batches[position].extend(messages)
-    sent = sum(len(batch) for batch in batches)
-    distinct = len({event_id(prefix(n), e.serial) for n, s in enumerate(drawn) for e in s.events})
-    inserted, offset = 0, 0
+            phase = 1 if number % 4 == 3 or position > 0 else 0
+            slot = position - 1 if phase == 1 and number % 4 != 3 else position
+            while len(loads[phase]) <= slot:
+                loads[phase].append([])
+            loads[phase][slot].extend(messages)
+    return loads
+
+
+def load_batches(dsn: str, batches: list[list[bytes]], settings: Settings, offset: int) -> int:
+    """Each batch in its own transaction (its own ingested_at); returns rows inserted."""
+    inserted = 0
     for batch in batches:
         # load_raw decodes every message as the consumer does and asserts it is an EventRow.
         inserted += load_raw(dsn, batch, settings, first_offset=offset)
         offset += len(batch)
-    return sent, distinct, inserted
+    return inserted
+
+
+@dataclass
+class Built:
+    """One build as the pipeline's dbt_build step makes it, and its marts gate."""
+
+    build: str
+    plan: BuildPlan
+    failures: list[Failure] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    gate: GateResult | None = None
+
+
+def build_and_gate(
+    dsn: str,
+    settings: Settings,
+    gate_settings: GateSettings,
+    run_id: str,
+    known: set[str],
+    target: Path,
+    *,
+    full_refresh: bool = False,
+    gate: bool = True,
+) -> Built:
+    """The dbt_build step's sequence (erasures, plan, `dbt build`, watermark, erasures), kept
+    here with its own dbt target so that failing nodes can be traced, then the marts gate and,
+    when it passes, promote (the next build starts from it)."""
+    time.sleep(ARRIVAL_MARGIN_S * 2)
+    build = build_schema_name(run_id)
+    apply_erasures(dsn, run_id=run_id)
+    plan = with_deletions(dsn, plan_build(dsn, settings, full_refresh=full_refresh))
+    built = Built(build, plan)
+    try:
+        run_dbt(dbt_build_args(settings, build, plan), dsn, settings, target_path=target)
+    except PulseError as error:
+        built.errors.append(f"{plan.mode} build: {error}")  # "dbt build failed: <first>"
+        built.failures += dbt_failures(dsn, target, known)
+        return built
+    record_build(dsn, build_schema=build, run_id=run_id, plan=plan)
+    apply_erasures(dsn, run_id=run_id)
+    if not gate:
+        return built
+    try:
+        built.gate = run_marts_gate(
+            dsn,
+            run_id=run_id,
+            build_schema=build,
+            gate_settings=gate_settings,
+            base_build=plan.base_build,
+        )
+    except PulseError as error:  # e.g. dbt stopped before building every mart
+        built.errors.append(f"marts gate of the {plan.mode} build could not run: {error}")
+        return built
+    if built.gate.success:
+        promote(dsn, run_id=run_id, build_schema=build)
+    else:
+        built.failures += gate_failures(dsn, build, built.gate, gate_settings, known)
+    return built
+
+
+def mart_differences(dsn: str, left: str, right: str, known: set[str]) -> list[Failure]:
+    """One Failure per mart whose rows differ between two builds, traced to streams."""
+    failures = []
+    with psycopg.connect(dsn, row_factory=dict_row) as conn:
+        for mart in MARTS:
+            a, b = sql.Identifier(left, mart), sql.Identifier(right, mart)
+            only = conn.execute(
+                sql.SQL(
+                    "(select 'incremental' as build, * from (table {} except table {}) as x) "
+                    "union all (select 'full refresh', * from (table {} except table {}) as y)"
+                ).format(a, b, b, a)
+            ).fetchall()
+            if only:
+                failures.append(
+                    Failure(
+                        source="incremental",
+                        name=f"{mart} differs from a full refresh",
+                        detail="; ".join(
+                            f"{row['build']}: {dict(list(row.items())[1:4])}" for row in only[:3]
+                        ),
+                        rows=len(only),
+                        streams=streams_of(only, known),
+                    )
+                )
+    return failures
 
 
 @pytest.mark.integration
@@ -368,9 +467,10 @@ def test_dbt_build_and_marts_gate_pass_on_any_valid_event_streams(
     reproduce = (
         f"hypothesis seed {hypothesis_seed}: reproduce with PULSE_GENERATIVE_SEED="
         f"{hypothesis_seed} PULSE_GENERATIVE_STREAMS={STREAMS} .venv/bin/pytest "
-        "tests/integration/test_dbt_generative.py"
+        "tests/integration/dbt/test_dbt_generative.py"
     )
     timings = Timings()
+    settings = settings.model_copy(update={"pipeline_arrival_margin_s": ARRIVAL_MARGIN_S})
 
     started = time.perf_counter()
     drawn = collect_streams(STREAMS, hypothesis_seed)
@@ -378,56 +478,77 @@ def test_dbt_build_and_marts_gate_pass_on_any_valid_event_streams(
     assert len(drawn) >= min(STREAMS, 200), len(drawn)
     known = {prefix(number) for number in range(len(drawn))}
     by_prefix = {prefix(number): stream for number, stream in enumerate(drawn)}
-
-    started = time.perf_counter()
-    sent, distinct, inserted = load_streams(pg_dsn, drawn, settings)
-    timings.measure("loading", started)
-    # Raw keeps one row per event id: the duplicates (same event_id) are dropped on ingest.
-    assert inserted == distinct, (inserted, distinct)
-
-    run_id = f"generative__{hypothesis_seed}"
-    build = build_schema_name(run_id)
-    target = tmp_path / "dbt-target"
-    started = time.perf_counter()
-    dbt_error: str | None = None
-    try:
-        run_dbt(dbt_build_args(settings, build), pg_dsn, settings, target_path=target)
-    except PulseError as error:
-        dbt_error = str(error)
-    timings.measure("dbt build", started)
-    failures = dbt_failures(pg_dsn, target, known) if dbt_error else []
-
+    first_loads, later_loads = phases(drawn)
+    sent = sum(len(batch) for batch in first_loads + later_loads)
+    distinct = len({event_id(prefix(n), e.serial) for n, s in enumerate(drawn) for e in s.events})
     gate_settings = replace(
         GateSettings.from_settings(settings), project_dir=copy_project(tmp_path / "gx")
     )
+    run_id = f"generative__{hypothesis_seed}"
+
+    first_distinct = len({json.loads(v)["event_id"] for batch in first_loads for v in batch})
     started = time.perf_counter()
-    gate: GateResult | None = None
-    gate_error: str | None = None
-    try:
-        gate = run_marts_gate(
-            pg_dsn, run_id=run_id, build_schema=build, gate_settings=gate_settings
+    inserted = first_inserted = load_batches(pg_dsn, first_loads, settings, 0)
+    timings.measure("loading", started)
+    started = time.perf_counter()
+    first = build_and_gate(
+        pg_dsn, settings, gate_settings, f"{run_id}_1", known, tmp_path / "dbt-1"
+    )
+    timings.measure("full build + gate", started)
+    builds = [first]
+    if not first.errors and first.gate is not None and first.gate.success:
+        started = time.perf_counter()
+        inserted += load_batches(pg_dsn, later_loads, settings, sent)
+        timings.measure("loading the rest", started)
+        started = time.perf_counter()
+        builds.append(
+            build_and_gate(
+                pg_dsn, settings, gate_settings, f"{run_id}_2", known, tmp_path / "dbt-2"
+            )
         )
-    except PulseError as error:  # e.g. dbt stopped before building every mart
-        gate_error = str(error)
-    timings.measure("marts gate", started)
-    if gate is not None and not gate.success:
-        failures += gate_failures(pg_dsn, build, gate, gate_settings, known)
+        timings.measure("incremental build + gate", started)
+        started = time.perf_counter()
+        builds.append(
+            build_and_gate(
+                pg_dsn,
+                settings,
+                gate_settings,
+                f"{run_id}_3",
+                known,
+                tmp_path / "dbt-3",
+                full_refresh=True,
+                gate=False,
+            )
+        )
+        timings.measure("full refresh", started)
+    # Raw keeps one row per event id: the duplicates (same event_id) are dropped on ingest. (A
+    # copy of an erased member's event that arrives after the erasure is stored again, then
+    # erased as a late arrival: the total may exceed the distinct ids.)
+    assert first_inserted == first_distinct, (first_inserted, first_distinct)
+    assert inserted >= distinct or len(builds) == 1, (inserted, distinct)
+
+    failures = [failure for built in builds for failure in built.failures]
+    errors = [error for built in builds for error in built.errors]
+    if len(builds) == 3 and not errors:
+        incremental, full = builds[1], builds[2]
+        assert incremental.plan.incremental and incremental.plan.base_build == first.build
+        assert not full.plan.incremental
+        failures += mart_differences(pg_dsn, incremental.build, full.build, known)
 
     summary = (
         f"{len(drawn)} streams, {sent:,} messages ({distinct:,} distinct event ids) in "
-        f"{max(s.batches for s in drawn)} load batches; {timings.line()}"
+        f"{len(first_loads)} + {len(later_loads)} load batches; {timings.line()}"
     )
     print(f"generative marts test: {summary}; {reproduce}")  # shown with -s or -rP
-    if dbt_error is None and gate is not None and gate.success:
+    gates = [built.gate for built in builds if built.gate is not None]
+    if not errors and not failures and all(gate.success for gate in gates) and len(builds) == 3:
         return
 
-    lines = [f"a run halted on valid data ({summary})", reproduce]
-    if dbt_error is not None:
-        lines.append(dbt_error)  # "dbt build failed: <first failure>"
-    if gate_error is not None:
-        lines.append(f"marts gate could not run: {gate_error}")
-    if gate is not None:
-        lines.extend(gate.summary_lines(max_failures=40)[:1])
+    lines = [f"a run halted on valid data, or differs from a full refresh ({summary})", reproduce]
+    lines.extend(errors)
+    for gate in gates:
+        if not gate.success:
+            lines.extend(gate.summary_lines(max_failures=40)[:1])
     for failure in failures:
         lines.extend(failure.lines())
     lines.extend(_failing_streams(failures, by_prefix, tmp_path / "failing-streams.jsonl"))

@@ -246,3 +246,27 @@ def test_an_interval_without_length_is_refused(gates: GateSettings) -> None:
             interval_end=DAY,
             gate_settings=gates,
         )
+
+
+def test_the_arrival_window_validates_late_events_and_nothing_older(pg_dsn: str, gate) -> None:
+    """A pipeline run validates what it will build from: the rows that arrived in its window,
+    whatever day they occurred on (a late event of last week is checked now), and not the rows
+    that arrived before it (an earlier run validated those)."""
+    busy_week(pg_dsn)
+    insert_events(pg_dsn, DAY, 100)
+    with psycopg.connect(pg_dsn) as conn:
+        # Everything so far arrived an hour ago; the window starts half an hour ago.
+        conn.execute("update raw.community_events set ingested_at = now() - interval '1 hour'")
+        window_start = conn.execute("select now() - interval '30 minutes'").fetchone()[0]  # type: ignore[index]
+    # A late event from last week with a raw member id: outside the interval, inside the window.
+    insert_events(pg_dsn, DAY - 5 * ONE_DAY, 1, member_key="'u12345'")
+    with psycopg.connect(pg_dsn) as conn:
+        window_end = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+
+    result = gate(arrived_from=window_start, arrived_through=window_end)
+
+    assert failures(result) == {("raw_events", "member_key")}
+    [unique] = [o for o in result.outcomes if o.column == "event_id" and "unique" in o.expectation]
+    assert unique.element_count == 100 + 1  # the interval's events and the late arrival only
+    # Without the window (a manual `pulse validate` of the interval) the late event is not read.
+    assert gate().success

@@ -1,32 +1,63 @@
+-- depends_on: {{ ref('int_community_days_reopened') }}
+-- The content of each community-day. Incremental by day: the days a run reopens
+-- (int_community_days_reopened: days of what arrived, days of posts engaged with again, days an
+-- erasure touched, new days) are aggregated again, each from its own content.
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='append',
+        indexes=[{'columns': ['community_id', 'activity_date'], 'unique': true}],
+        pre_hook=[
+            "{{ delete_reopened(
+                ref('int_community_days_reopened'), ['community_id', 'activity_date']
+            ) }}",
+            "{{ delete_outside_spine(ref('int_community_days_spined')) }}",
+        ]
+    )
+}}
+
 with
 
-spine as (
+{% if is_incremental() %}
+
+days as (
+
+    select * from {{ ref('int_community_days_reopened') }}
+
+),
+
+content_items as (
+
+    select items.*
+    from {{ ref('int_content_items_unioned') }} as items
+    inner join days
+        on items.community_id = days.community_id
+        and items.activity_date = days.activity_date
+
+),
+
+post_responses as (
+
+    select responses.*
+    from {{ ref('int_first_responses_found') }} as responses
+    inner join days
+        on responses.community_id = days.community_id
+        and responses.created_on = days.activity_date
+    where responses.item_type = 'post'
+
+),
+
+{% else %}
+
+days as (
 
     select * from {{ ref('int_community_days_spined') }}
 
 ),
 
-posts as (
+content_items as (
 
-    select * from {{ ref('int_posts_engagement_summed') }}
-
-),
-
-comments as (
-
-    select * from {{ ref('stg_pulse__comments') }}
-
-),
-
-reactions as (
-
-    select * from {{ ref('stg_pulse__reactions') }}
-
-),
-
-shares as (
-
-    select * from {{ ref('stg_pulse__shares') }}
+    select * from {{ ref('int_content_items_unioned') }}
 
 ),
 
@@ -37,59 +68,7 @@ post_responses as (
 
 ),
 
--- One pass over the day's content: posts carry the engagement they received at any time (a
--- day's engagement is that of its posts), posts and comments carry what was written.
-content_items as (
-
-    select
-        community_id,
-        created_on as activity_date,
-        'post' as item_type,
-        is_brand_voice,
-        sentiment,
-        engagements,
-        last_engaged_on
-    from posts
-
-    union all
-
-    select
-        community_id,
-        created_on as activity_date,
-        'comment' as item_type,
-        is_brand_voice,
-        sentiment,
-        null as engagements,
-        null as last_engaged_on
-    from comments
-
-    union all
-
-    -- Reactions added that day; a removal is not subtracted here.
-    select
-        community_id,
-        reacted_on as activity_date,
-        'reaction' as item_type,
-        null as is_brand_voice,
-        null as sentiment,
-        null as engagements,
-        null as last_engaged_on
-    from reactions
-    where reaction_action = 'added'
-
-    union all
-
-    select
-        community_id,
-        shared_on as activity_date,
-        'share' as item_type,
-        null as is_brand_voice,
-        null as sentiment,
-        null as engagements,
-        null as last_engaged_on
-    from shares
-
-),
+{% endif %}
 
 -- Sentiment of what was written that day; VADER's convention: compound <= -0.05 is negative.
 daily_items as (
@@ -105,10 +84,11 @@ daily_items as (
         count(*) filter (where item_type = 'reaction') as reactions,
         count(*) filter (where item_type = 'share') as shares,
         sum(engagements) as engagements,
-        avg(sentiment) as avg_sentiment,
+        -- In numeric, where a sum does not depend on the order rows come in (a sum of doubles
+        -- does, and its 4th decimal would then differ between an incremental and a full build).
+        avg(sentiment::numeric) as avg_sentiment,
         count(sentiment) as scored_items,
-        count(*) filter (where sentiment <= -0.05) as negative_items,
-        max(last_engaged_on) as posts_last_engaged_on
+        count(*) filter (where sentiment <= -0.05) as negative_items
     from content_items
     group by community_id, activity_date
 
@@ -130,8 +110,8 @@ final as (
 
     select
         -- ids
-        spine.community_id,
-        spine.activity_date,
+        days.community_id,
+        days.activity_date,
 
         -- measures
         coalesce(daily_items.posts, 0) as posts,
@@ -145,20 +125,15 @@ final as (
         round(daily_items.avg_sentiment::numeric, 4) as avg_sentiment,
         coalesce(daily_items.scored_items, 0) as scored_items,
         coalesce(daily_items.negative_items, 0) as negative_items,
-        round(daily_responses.median_minutes::numeric, 2) as median_first_response_minutes,
+        round(daily_responses.median_minutes::numeric, 2) as median_first_response_minutes
 
-        -- timestamps
-        -- The latest day any of the day's posts was engaged with: fct_community_daily rebuilds
-        -- the day when that falls in the days it rebuilds anyway.
-        daily_items.posts_last_engaged_on
-
-    from spine
+    from days
     left join daily_items
-        on spine.community_id = daily_items.community_id
-        and spine.activity_date = daily_items.activity_date
+        on days.community_id = daily_items.community_id
+        and days.activity_date = daily_items.activity_date
     left join daily_responses
-        on spine.community_id = daily_responses.community_id
-        and spine.activity_date = daily_responses.activity_date
+        on days.community_id = daily_responses.community_id
+        and days.activity_date = daily_responses.activity_date
 
 )
 

@@ -1,31 +1,25 @@
 -- Daily facts need a row for every day of a community's life, also days nobody acted on (their
--- zeros and their WAU/MAU still matter), up to the last day any data exists for.
+-- zeros and their WAU/MAU still matter), up to the last day any data exists for. Rebuilt on
+-- every run from int_community_bounds: it is communities x days, small whatever raw holds.
+{{
+    config(
+        indexes=[{'columns': ['community_id', 'activity_date'], 'unique': true}],
+        post_hook=["analyze {{ this }}"]
+    )
+}}
 
 with
 
-events as (
-
-    select
-        community_id,
-        occurred_on
-    from {{ ref('base_pulse__events') }}
-
-),
-
 community_bounds as (
 
-    select
-        community_id,
-        min(occurred_on) as first_event_on
-    from events
-    group by community_id
+    select * from {{ ref('int_community_bounds') }}
 
 ),
 
 data_bounds as (
 
-    select max(occurred_on) as last_event_on
-    from events
+    select max(last_event_on) as last_event_on
+    from community_bounds
 
 ),
 

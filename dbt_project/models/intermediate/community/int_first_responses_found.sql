@@ -1,4 +1,89 @@
+-- depends_on: {{ ref('int_threads_reopened') }}
+-- depends_on: {{ ref('int_ideas_reopened') }}
+-- Incremental by item: the posts of the threads a run reopens and the ideas it reopens get
+-- their first response found again (from their own comments and status changes, by index).
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='append',
+        indexes=[
+            {'columns': ['community_id', 'item_id']},
+            {'columns': ['community_id', 'created_on']},
+        ],
+        pre_hook=[
+            "{{ delete_reopened(ref('int_threads_reopened'),
+                {'community_id': 'community_id', 'item_id': 'post_id'},
+                where=\"stored.item_type = 'post'\") }}",
+            "{{ delete_reopened(ref('int_ideas_reopened'),
+                {'community_id': 'community_id', 'item_id': 'idea_id'},
+                where=\"stored.item_type = 'idea'\") }}",
+        ],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+posts as (
+
+    select posts.*
+    from {{ ref('stg_pulse__posts') }} as posts
+    inner join {{ ref('int_threads_reopened') }} as threads
+        on posts.community_id = threads.community_id
+        and posts.post_id = threads.post_id
+
+),
+
+ideas as (
+
+    select ideas.*
+    from {{ ref('stg_pulse__ideas') }} as ideas
+    inner join {{ ref('int_ideas_reopened') }} as reopened
+        on ideas.community_id = reopened.community_id
+        and ideas.idea_id = reopened.idea_id
+
+),
+
+reopened_items as (
+
+    select
+        community_id,
+        post_id as item_id
+    from posts
+
+    union
+
+    select
+        community_id,
+        idea_id as item_id
+    from ideas
+
+),
+
+-- Comments on the items only: a thread's comments name the post (or idea) as post_id.
+comments as (
+
+    select comments.*
+    from {{ ref('stg_pulse__comments') }} as comments
+    inner join reopened_items
+        on comments.community_id = reopened_items.community_id
+        and comments.post_id = reopened_items.item_id
+
+),
+
+status_changes as (
+
+    select status_changes.*
+    from {{ ref('stg_pulse__idea_status_changes') }} as status_changes
+    inner join ideas
+        on status_changes.community_id = ideas.community_id
+        and status_changes.idea_id = ideas.idea_id
+
+),
+
+{% else %}
 
 posts as (
 
@@ -23,6 +108,8 @@ status_changes as (
     select * from {{ ref('stg_pulse__idea_status_changes') }}
 
 ),
+
+{% endif %}
 
 -- Someone answered a post when anyone other than its author commented on it; the author's own
 -- follow-ups are not an answer.

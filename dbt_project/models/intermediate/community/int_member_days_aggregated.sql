@@ -1,4 +1,61 @@
+-- depends_on: {{ ref('int_member_days_reopened') }}
+-- Member daily activity, incremental: the member-days a run reopens are deleted and counted
+-- again from staging (index lookups per member-day); a member-day left without activity (its
+-- post moved to an earlier copy's day, say) is simply not written again.
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='append',
+        indexes=[
+            {'columns': ['member_key', 'community_id', 'activity_date']},
+            {'columns': ['community_id', 'activity_date']},
+        ],
+        pre_hook=["{{ delete_reopened(
+            ref('int_member_days_reopened'), ['community_id', 'member_key', 'activity_date']
+        ) }}"],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+reopened as (
+
+    select * from {{ ref('int_member_days_reopened') }}
+
+),
+
+joins as (
+
+    select
+        memberships.community_id,
+        memberships.member_key,
+        memberships.occurred_on as activity_date,
+        memberships.occurred_at as activity_at,
+        'joined' as activity_type
+    from {{ ref('stg_pulse__memberships') }} as memberships
+    inner join reopened
+        on memberships.member_key = reopened.member_key
+        and memberships.community_id = reopened.community_id
+        and memberships.occurred_on = reopened.activity_date
+    where memberships.membership_action = 'joined'
+
+),
+
+actions as (
+
+    select actions.*
+    from {{ ref('int_member_actions_unioned') }} as actions
+    inner join reopened
+        on actions.member_key = reopened.member_key
+        and actions.community_id = reopened.community_id
+        and actions.activity_date = reopened.activity_date
+
+),
+
+{% else %}
 
 joins as (
 
@@ -13,81 +70,19 @@ joins as (
 
 ),
 
-posts as (
+actions as (
 
-    select
-        community_id,
-        member_key,
-        created_on as activity_date,
-        created_at as activity_at,
-        'posted' as activity_type
-    from {{ ref('stg_pulse__posts') }}
+    select * from {{ ref('int_member_actions_unioned') }}
 
 ),
 
-comments as (
-
-    select
-        community_id,
-        member_key,
-        created_on as activity_date,
-        created_at as activity_at,
-        'commented' as activity_type
-    from {{ ref('stg_pulse__comments') }}
-
-),
-
--- Taking a reaction back is not engagement; adding one is.
-reactions as (
-
-    select
-        community_id,
-        member_key,
-        reacted_on as activity_date,
-        reacted_at as activity_at,
-        'reacted' as activity_type
-    from {{ ref('stg_pulse__reactions') }}
-    where reaction_action = 'added'
-
-),
-
-shares as (
-
-    select
-        community_id,
-        member_key,
-        shared_on as activity_date,
-        shared_at as activity_at,
-        'shared' as activity_type
-    from {{ ref('stg_pulse__shares') }}
-
-),
-
-feedback_actions as (
-
-    select
-        community_id,
-        member_key,
-        acted_on as activity_date,
-        acted_at as activity_at,
-        action_type as activity_type
-    from {{ ref('int_feedback_actions_unioned') }}
-
-),
+{% endif %}
 
 activities as (
 
     select * from joins
     union all
-    select * from posts
-    union all
-    select * from comments
-    union all
-    select * from reactions
-    union all
-    select * from shares
-    union all
-    select * from feedback_actions
+    select * from actions
 
 ),
 

@@ -1,3 +1,19 @@
+-- depends_on: {{ ref('int_member_days_reopened') }}
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='append',
+        indexes=[
+            {'columns': ['member_key', 'community_id']},
+            {'columns': ['community_id', 'ended_on']},
+            {'columns': ['community_id', 'started_on']},
+        ],
+        pre_hook=["{{ delete_reopened(
+            ref('int_member_days_reopened'), ['community_id', 'member_key']
+        ) }}"],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
 -- Observed membership, the one place the rule is written. Deployments connect to communities that
 -- already exist, so most members never send member.joined: whoever is seen in a community is a
 -- member of it. A join or any action while not a member starts a membership; a leave ends it; a
@@ -7,8 +23,45 @@
 -- moment, so a day's active members are always among its members. Within a day only the last
 -- event matters for the days after it: a leave that comes after the day's last join and last
 -- action ends the membership at the end of that day; anything else keeps (or makes) it going.
+--
+-- Incremental: a member whose member-days a run reopens has all their memberships of that
+-- community worked out again (a late event may split or join them, and numbers them anew);
+-- that is a few rows of staging and member days per member, found by index.
 
 with
+
+{% if is_incremental() %}
+
+reopened as (
+
+    select distinct
+        community_id,
+        member_key
+    from {{ ref('int_member_days_reopened') }}
+
+),
+
+memberships as (
+
+    select memberships.*
+    from {{ ref('stg_pulse__memberships') }} as memberships
+    inner join reopened
+        on memberships.member_key = reopened.member_key
+        and memberships.community_id = reopened.community_id
+
+),
+
+member_days as (
+
+    select member_days.*
+    from {{ ref('int_member_days_aggregated') }} as member_days
+    inner join reopened
+        on member_days.member_key = reopened.member_key
+        and member_days.community_id = reopened.community_id
+
+),
+
+{% else %}
 
 memberships as (
 
@@ -21,6 +74,8 @@ member_days as (
     select * from {{ ref('int_member_days_aggregated') }}
 
 ),
+
+{% endif %}
 
 joins_by_day as (
 

@@ -1,4 +1,51 @@
+-- depends_on: {{ ref('int_threads_reopened') }}
+-- Incremental by thread, as the engagements it sums: a reopened post is summed again.
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='append',
+        indexes=[
+            {'columns': ['community_id', 'post_id']},
+            {'columns': ['community_id', 'created_on']},
+            {'columns': ['community_id', 'created_week']},
+            {'columns': ['member_key']},
+        ],
+        pre_hook=["{{ delete_reopened(ref('int_threads_reopened'), ['community_id', 'post_id']) }}"],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+threads as (
+
+    select * from {{ ref('int_threads_reopened') }}
+
+),
+
+posts as (
+
+    select posts.*
+    from {{ ref('stg_pulse__posts') }} as posts
+    inner join threads
+        on posts.community_id = threads.community_id
+        and posts.post_id = threads.post_id
+
+),
+
+engagements as (
+
+    select engagements.*
+    from {{ ref('int_post_engagements_resolved') }} as engagements
+    inner join threads
+        on engagements.community_id = threads.community_id
+        and engagements.post_id = threads.post_id
+
+),
+
+{% else %}
 
 posts as (
 
@@ -11,6 +58,8 @@ engagements as (
     select * from {{ ref('int_post_engagements_resolved') }}
 
 ),
+
+{% endif %}
 
 -- A reaction taken back cancels the one added; more removals than additions (events lost or
 -- out of order) never make a post's reactions negative.
@@ -64,8 +113,7 @@ final as (
         posts.created_at,
         posts.created_on,
         posts.created_week,
-        -- A post's engagement counts on the post's day: fct_community_daily rebuilds that day
-        -- when the post is engaged with again.
+        -- A post's engagement counts on the post's day, whenever it happens.
         per_post.last_engaged_on
 
     from posts

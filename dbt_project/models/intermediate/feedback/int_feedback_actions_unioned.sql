@@ -1,5 +1,6 @@
 -- A member's actions on a feedback portal, in one shape, so that member daily activity reads one
--- relation for them rather than one per event family.
+-- relation for them rather than one per event family. A view (see int_member_actions_unioned).
+{{ config(materialized='view') }}
 
 with
 

@@ -1,4 +1,82 @@
+-- depends_on: {{ ref('int_ideas_reopened') }}
+-- Incremental by idea: a reopened idea (int_ideas_reopened) has its lifecycle joined again from
+-- its own votes, status changes, comments and first response.
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='append',
+        indexes=[
+            {'columns': ['community_id', 'idea_id'], 'unique': true},
+            {'columns': ['community_id', 'submitted_on']},
+            {'columns': ['community_id', 'first_response_on']},
+        ],
+        pre_hook=["{{ delete_reopened(ref('int_ideas_reopened'), ['community_id', 'idea_id']) }}"],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+reopened as (
+
+    select * from {{ ref('int_ideas_reopened') }}
+
+),
+
+ideas as (
+
+    select ideas.*
+    from {{ ref('stg_pulse__ideas') }} as ideas
+    inner join reopened
+        on ideas.community_id = reopened.community_id
+        and ideas.idea_id = reopened.idea_id
+
+),
+
+last_votes as (
+
+    select last_votes.*
+    from {{ ref('int_idea_votes_last') }} as last_votes
+    inner join reopened
+        on last_votes.community_id = reopened.community_id
+        and last_votes.idea_id = reopened.idea_id
+
+),
+
+status_changes as (
+
+    select status_changes.*
+    from {{ ref('stg_pulse__idea_status_changes') }} as status_changes
+    inner join reopened
+        on status_changes.community_id = reopened.community_id
+        and status_changes.idea_id = reopened.idea_id
+
+),
+
+comments as (
+
+    select comments.*
+    from {{ ref('stg_pulse__comments') }} as comments
+    inner join reopened
+        on comments.community_id = reopened.community_id
+        and comments.post_id = reopened.idea_id
+
+),
+
+first_responses as (
+
+    select first_responses.*
+    from {{ ref('int_first_responses_found') }} as first_responses
+    inner join reopened
+        on first_responses.community_id = reopened.community_id
+        and first_responses.item_id = reopened.idea_id
+    where first_responses.item_type = 'idea'
+
+),
+
+{% else %}
 
 ideas as (
 
@@ -30,6 +108,8 @@ first_responses as (
     where item_type = 'idea'
 
 ),
+
+{% endif %}
 
 vote_totals as (
 

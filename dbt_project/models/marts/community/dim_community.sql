@@ -1,8 +1,12 @@
+-- One row per community, rebuilt in full on every run: it reads the communities, their bounds and
+-- their memberships (one row per member), never the events, so it costs what the communities
+-- and their members are, not what the history is.
+
 with
 
-spine as (
+community_bounds as (
 
-    select * from {{ ref('int_community_days_spined') }}
+    select * from {{ ref('int_community_bounds') }}
 
 ),
 
@@ -18,24 +22,6 @@ memberships as (
 
 ),
 
-member_days as (
-
-    select * from {{ ref('int_member_days_aggregated') }}
-
-),
-
--- Every community that sent anything has a row, also before (or without) its upsert.
-community_bounds as (
-
-    select
-        community_id,
-        min(activity_date) as first_event_on,
-        max(activity_date) as last_day_on
-    from spine
-    group by community_id
-
-),
-
 current_members as (
 
     select
@@ -46,12 +32,15 @@ current_members as (
 
 ),
 
+-- Ever active = ever a member: a membership starts on the first join or action (observed
+-- membership), and every join or action is activity, so the members with a membership are
+-- exactly the members with an active day.
 all_time_active as (
 
     select
         community_id,
         count(distinct member_key) as active_members_all_time
-    from member_days
+    from memberships
     group by community_id
 
 ),

@@ -1,3 +1,8 @@
+-- depends_on: {{ ref('int_brand_weeks_reopened') }}
+-- One row per brand per ISO week. Incremental builds start from the base build's rows: the brand
+-- weeks a run reopens (int_brand_weeks_reopened) are rebuilt, from those weeks' posts, members
+-- and member days only; every other row is the base build's.
+
 with
 
 communities as (
@@ -9,69 +14,82 @@ communities as (
 
 ),
 
-spine as (
+-- The calendar, with the members each community had at the start of each day.
+community_days as (
 
-    select * from {{ ref('int_community_days_spined') }}
-
-),
-
-posts as (
-
-    select * from {{ ref('int_posts_engagement_summed') }}
+    select * from {{ ref('int_community_days_membership_counted') }}
 
 ),
 
-memberships as (
+{% if pulse_incremental() %}
 
-    select * from {{ ref('int_memberships_observed') }}
+reopened as (
+
+    select * from {{ ref('int_brand_weeks_reopened') }}
+
+),
+
+{% else %}
+
+reopened as (
+
+    select distinct
+        communities.brand_id,
+        date_trunc('week', community_days.activity_date::timestamp)::date as week_start
+    from community_days
+    inner join communities
+        on community_days.community_id = communities.community_id
 
 ),
 
-member_days as (
-
-    select * from {{ ref('int_member_days_aggregated') }}
-
-),
+{% endif %}
 
 community_weeks as (
 
     select distinct
-        spine.community_id,
-        spine.activity_week as week_start,
+        community_days.community_id,
+        date_trunc('week', community_days.activity_date::timestamp)::date as week_start,
         communities.brand_id,
         communities.community_kind
-    from spine
+    from community_days
     inner join communities
-        on spine.community_id = communities.community_id
+        on community_days.community_id = communities.community_id
+    inner join reopened
+        on communities.brand_id = reopened.brand_id
+        and community_days.activity_date >= reopened.week_start
+        and community_days.activity_date < reopened.week_start + 7
 
 ),
 
 weekly_posts as (
 
     select
-        community_id,
-        created_week as week_start,
+        posts.community_id,
+        posts.created_week as week_start,
         count(*) as posts,
-        sum(engagements) as engagements
-    from posts
-    group by community_id, created_week
+        sum(posts.engagements) as engagements
+    from {{ ref('int_posts_engagement_summed') }} as posts
+    inner join community_weeks
+        on posts.community_id = community_weeks.community_id
+        and posts.created_week = community_weeks.week_start
+    group by posts.community_id, posts.created_week
 
 ),
 
 -- A post can reach the members a community had when the week began: the rate's denominator is
--- posts x those members, summed over the brand's communities of one kind.
+-- posts x those members, summed over the brand's communities of one kind. Members at the start
+-- of the week are the members at the start of its Monday (none before the community's first
+-- day).
 members_at_week_start as (
 
     select
         community_weeks.community_id,
         community_weeks.week_start,
-        count(*) as members
+        community_days.members_at_start as members
     from community_weeks
-    inner join memberships
-        on community_weeks.community_id = memberships.community_id
-        and community_weeks.week_start > memberships.started_on
-        and (memberships.ended_on is null or community_weeks.week_start <= memberships.ended_on)
-    group by community_weeks.community_id, community_weeks.week_start
+    inner join community_days
+        on community_weeks.community_id = community_days.community_id
+        and community_weeks.week_start = community_days.activity_date
 
 ),
 
@@ -79,14 +97,16 @@ members_at_week_start as (
 side_active_members as (
 
     select
-        communities.brand_id,
-        communities.community_kind,
-        member_days.activity_week as week_start,
+        community_weeks.brand_id,
+        community_weeks.community_kind,
+        community_weeks.week_start,
         count(distinct member_days.member_key) as active_members
-    from member_days
-    inner join communities
-        on member_days.community_id = communities.community_id
-    group by communities.brand_id, communities.community_kind, member_days.activity_week
+    from {{ ref('int_member_days_aggregated') }} as member_days
+    inner join community_weeks
+        on member_days.community_id = community_weeks.community_id
+        and member_days.activity_date >= community_weeks.week_start
+        and member_days.activity_date < community_weeks.week_start + 7
+    group by community_weeks.brand_id, community_weeks.community_kind, community_weeks.week_start
 
 ),
 
@@ -210,7 +230,7 @@ rated as (
 
 ),
 
-final as (
+rebuilt as (
 
     select
         -- ids
@@ -260,6 +280,54 @@ final as (
 
     from rated
 
+),
+
+{% if pulse_incremental() %}
+
+-- The brand weeks the calendar has now: an erasure can move a community's first day later, and
+-- the weeks before it are then gone (nothing reopens a week that no longer exists).
+brand_calendar as (
+
+    select distinct
+        communities.brand_id,
+        date_trunc('week', community_days.activity_date::timestamp)::date as week_start
+    from community_days
+    inner join communities
+        on community_days.community_id = communities.community_id
+
+),
+
+-- The base build's rows of brand weeks not rebuilt, while the calendar still has them.
+kept as (
+
+    select base.*
+    from {{ base_build_relation() }} as base
+    inner join brand_calendar
+        on base.brand_id = brand_calendar.brand_id
+        and base.week_start = brand_calendar.week_start
+    left join reopened
+        on base.brand_id = reopened.brand_id
+        and base.week_start = reopened.week_start
+    where reopened.brand_id is null
+
+),
+
+final as (
+
+    select * from rebuilt
+    union all
+    select * from kept
+
 )
+
+{% else %}
+
+final as (
+
+    select * from rebuilt
+
+)
+
+{% endif %}
 
 select * from final

@@ -1,14 +1,6 @@
--- depends_on: {{ ref('stg_pulse__erasures') }}
-{#- Only incremental runs read the erasures, and dbt finds a model's refs by rendering it as a
-    full refresh (is_incremental() is false then): the line above declares the one it misses. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['community_id', 'activity_date'],
-        on_schema_change='append_new_columns'
-    )
-}}
+-- One row per community per day, rebuilt in full on every run: it joins the three day tables,
+-- which are incremental (each rebuilds only the days a run reopens), so this costs what the
+-- community-days are, never what raw holds.
 
 with
 
@@ -36,84 +28,6 @@ content as (
 
 ),
 
-{% if is_incremental() %}
-
-erasures as (
-
-    select * from {{ ref('stg_pulse__erasures') }}
-
-),
-
--- Late events land within `lookback_days` of the newest day built: rebuild from there.
-reprocess_window as (
-
-    select
-        coalesce(
-            max(activity_date) - {{ var('lookback_days') | int }},
-            date '1970-01-01'
-        ) as reprocess_from
-    from {{ this }}
-
-),
-
--- A post's engagement counts on the post's day, whenever it happens: engagement inside the
--- window reopens the older days of the posts it lands on.
-reopened_post_days as (
-
-    select
-        content.community_id,
-        content.activity_date
-    from content
-    cross join reprocess_window
-    where
-        content.posts_last_engaged_on >= reprocess_window.reprocess_from
-        and content.activity_date < reprocess_window.reprocess_from
-
-),
-
--- An erasure takes the member out of every day since their first event there (members, WAU,
--- MAU), so those days are rebuilt and match a full refresh.
-reopened_erasure_days as (
-
-    select
-        spine.community_id,
-        spine.activity_date
-    from spine
-    inner join erasures
-        on spine.community_id = erasures.community_id
-        and spine.activity_date >= erasures.first_erased_activity_on
-    cross join reprocess_window
-    where erasures.erasure_recorded_on >= reprocess_window.reprocess_from
-
-),
-
-days_to_build as (
-
-    select
-        spine.community_id,
-        spine.activity_date
-    from spine
-    cross join reprocess_window
-    where spine.activity_date >= reprocess_window.reprocess_from
-
-    union
-
-    select
-        community_id,
-        activity_date
-    from reopened_post_days
-
-    union
-
-    select
-        community_id,
-        activity_date
-    from reopened_erasure_days
-
-),
-
-{% else %}
-
 days_to_build as (
 
     select
@@ -122,8 +36,6 @@ days_to_build as (
     from spine
 
 ),
-
-{% endif %}
 
 measured as (
 

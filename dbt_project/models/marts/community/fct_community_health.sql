@@ -1,3 +1,9 @@
+-- depends_on: {{ ref('int_communities_reopened') }}
+-- One row per community per ISO week. Incremental builds start from the base build's rows:
+-- a community's weeks from the week before its reopen_from on (int_communities_reopened: who
+-- was active, a member at a week's end or new can change no earlier) are rebuilt, from the
+-- member days and memberships of those weeks only; every other row is the base build's.
+
 with
 
 spine as (
@@ -6,24 +12,65 @@ spine as (
 
 ),
 
-member_days as (
+{% if pulse_incremental() %}
 
-    select * from {{ ref('int_member_days_aggregated') }}
+reopened as (
+
+    select
+        community_id,
+        date_trunc('week', (reopen_from - 1)::timestamp)::date as reopen_week
+    from {{ ref('int_communities_reopened') }}
 
 ),
 
-memberships as (
+{% else %}
 
-    select * from {{ ref('int_memberships_observed') }}
+reopened as (
+
+    select
+        community_id,
+        min(activity_week) as reopen_week
+    from spine
+    group by community_id
 
 ),
+
+{% endif %}
 
 community_weeks as (
 
     select distinct
-        community_id,
-        activity_week as week_start
+        spine.community_id,
+        spine.activity_week as week_start
     from spine
+    inner join reopened
+        on spine.community_id = reopened.community_id
+    where spine.activity_week >= reopened.reopen_week
+
+),
+
+member_days as (
+
+    select member_days.*
+    from {{ ref('int_member_days_aggregated') }} as member_days
+    inner join reopened
+        on member_days.community_id = reopened.community_id
+    where member_days.activity_date >= reopened.reopen_week
+
+),
+
+-- The memberships that can hold a member at the end of a rebuilt week (open, or ended on or
+-- after the first rebuilt week's end), and the first memberships started in a rebuilt week.
+memberships as (
+
+    select memberships.*
+    from {{ ref('int_memberships_observed') }} as memberships
+    inner join reopened
+        on memberships.community_id = reopened.community_id
+    where
+        memberships.ended_on is null
+        or memberships.ended_on >= reopened.reopen_week + 7
+        or (memberships.membership_number = 1 and memberships.started_on >= reopened.reopen_week)
 
 ),
 
@@ -40,14 +87,16 @@ member_weeks as (
 
 ),
 
+-- A member's first membership is their first join (or first sighting): they are a newcomer in
+-- its week.
 first_joins as (
 
     select
         community_id,
         member_key,
-        date_trunc('week', min(started_on)::timestamp)::date as first_join_week
+        date_trunc('week', started_on::timestamp)::date as first_join_week
     from memberships
-    group by community_id, member_key
+    where membership_number = 1
 
 ),
 
@@ -117,11 +166,14 @@ levels as (
 newcomers as (
 
     select
-        community_id,
-        first_join_week as week_start,
+        first_joins.community_id,
+        first_joins.first_join_week as week_start,
         count(*) as newcomers
     from first_joins
-    group by community_id, first_join_week
+    inner join reopened
+        on first_joins.community_id = reopened.community_id
+    where first_joins.first_join_week >= reopened.reopen_week
+    group by first_joins.community_id, first_joins.first_join_week
 
 ),
 
@@ -173,7 +225,7 @@ measured as (
 
 ),
 
-final as (
+rebuilt as (
 
     select
         -- ids
@@ -199,6 +251,46 @@ final as (
 
     from measured
 
+),
+
+{% if pulse_incremental() %}
+
+-- The base build's rows of weeks not rebuilt, while the calendar still has them.
+kept as (
+
+    select base.*
+    from {{ base_build_relation() }} as base
+    left join reopened
+        on base.community_id = reopened.community_id
+        and base.week_start >= reopened.reopen_week
+    where
+        reopened.community_id is null
+        and exists (
+            select 1
+            from spine
+            where
+                spine.community_id = base.community_id
+                and spine.activity_week = base.week_start
+        )
+
+),
+
+final as (
+
+    select * from rebuilt
+    union all
+    select * from kept
+
 )
+
+{% else %}
+
+final as (
+
+    select * from rebuilt
+
+)
+
+{% endif %}
 
 select * from final

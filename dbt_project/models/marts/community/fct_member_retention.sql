@@ -1,16 +1,11 @@
+-- depends_on: {{ ref('int_communities_reopened') }}
+-- One row per community, cohort and week since joining. Incremental builds start from the base
+-- build's rows: a community's rows of weeks from the week before its reopen_from on
+-- (int_communities_reopened) are rebuilt (a cohort that can change at all, its first members
+-- being new, starts no earlier, so all its rows are among them); the cohorts' sizes come from
+-- the community's first memberships, their activity and membership from those weeks only.
+
 with
-
-memberships as (
-
-    select * from {{ ref('int_memberships_observed') }}
-
-),
-
-member_days as (
-
-    select * from {{ ref('int_member_days_aggregated') }}
-
-),
 
 spine as (
 
@@ -25,6 +20,56 @@ last_week as (
 
 ),
 
+{% if pulse_incremental() %}
+
+reopened as (
+
+    select
+        community_id,
+        date_trunc('week', (reopen_from - 1)::timestamp)::date as reopen_week
+    from {{ ref('int_communities_reopened') }}
+
+),
+
+{% else %}
+
+reopened as (
+
+    select
+        community_id,
+        min(activity_week) as reopen_week
+    from spine
+    group by community_id
+
+),
+
+{% endif %}
+
+memberships as (
+
+    select
+        memberships.*,
+        reopened.reopen_week,
+        -- the first week end the membership can cover among the weeks rebuilt
+        greatest(
+            date_trunc('week', memberships.started_on::timestamp), reopened.reopen_week::timestamp
+        ) as covered_from
+    from {{ ref('int_memberships_observed') }} as memberships
+    inner join reopened
+        on memberships.community_id = reopened.community_id
+
+),
+
+member_days as (
+
+    select member_days.*
+    from {{ ref('int_member_days_aggregated') }} as member_days
+    inner join reopened
+        on member_days.community_id = reopened.community_id
+    where member_days.activity_date >= reopened.reopen_week
+
+),
+
 -- A member belongs to the cohort of the week their first membership started (a join or, for a
 -- member already there before the stream, the first time they were seen); leaving and coming
 -- back does not make them a newcomer again.
@@ -33,9 +78,10 @@ cohort_members as (
     select
         community_id,
         member_key,
-        date_trunc('week', min(started_on)::timestamp)::date as cohort_week
+        reopen_week,
+        date_trunc('week', started_on::timestamp)::date as cohort_week
     from memberships
-    group by community_id, member_key
+    where membership_number = 1
 
 ),
 
@@ -44,12 +90,15 @@ cohort_sizes as (
     select
         community_id,
         cohort_week,
+        -- the first week since joining among the weeks rebuilt
+        greatest(0, (reopen_week - cohort_week) / 7) as first_weeks_since,
         count(*) as cohort_members
     from cohort_members
-    group by community_id, cohort_week
+    group by community_id, cohort_week, reopen_week
 
 ),
 
+-- The rows rebuilt: every cohort's weeks from reopen_week on.
 cohort_weeks as (
 
     select
@@ -61,7 +110,7 @@ cohort_weeks as (
     from cohort_sizes
     cross join last_week
     cross join lateral generate_series(
-        0, (last_week.last_week_start - cohort_sizes.cohort_week) / 7
+        cohort_sizes.first_weeks_since, (last_week.last_week_start - cohort_sizes.cohort_week) / 7
     ) as weeks_since_join
 
 ),
@@ -93,18 +142,27 @@ retained as (
 ),
 
 -- A membership covers the end of week w (next Monday 00:00 UTC) when it started before it and had
--- not ended by it: w runs from the week it started to the week before the week it ended.
--- A member's memberships never overlap, so counting covered weeks counts each member once.
+-- not ended by it: w runs from the week it started to the week before the week it ended (only
+-- the rebuilt weeks, from reopen_week on, are needed). A member's memberships never overlap, so
+-- counting covered weeks counts each member once.
+ongoing_memberships as (
+
+    select *
+    from memberships
+    where ended_on is null or ended_on >= reopen_week + 7
+
+),
+
 membership_weeks as (
 
     select
         memberships.community_id,
         memberships.member_key,
         covered_week::date as week_start
-    from memberships
+    from ongoing_memberships as memberships
     cross join last_week
     cross join lateral generate_series(
-        date_trunc('week', memberships.started_on::timestamp),
+        memberships.covered_from,
         coalesce(
             date_trunc('week', memberships.ended_on::timestamp) - interval '7 days',
             last_week.last_week_start::timestamp
@@ -152,7 +210,7 @@ cohorts as (
 
 ),
 
-final as (
+rebuilt as (
 
     select
         -- ids
@@ -175,6 +233,39 @@ final as (
 
     from cohorts
 
+),
+
+{% if pulse_incremental() %}
+
+-- The base build's rows of weeks not rebuilt, up to the last week the calendar still has.
+kept as (
+
+    select base.*
+    from {{ base_build_relation() }} as base
+    cross join last_week
+    left join reopened
+        on base.community_id = reopened.community_id
+        and base.week_start >= reopened.reopen_week
+    where reopened.community_id is null and base.week_start <= last_week.last_week_start
+
+),
+
+final as (
+
+    select * from rebuilt
+    union all
+    select * from kept
+
 )
+
+{% else %}
+
+final as (
+
+    select * from rebuilt
+
+)
+
+{% endif %}
 
 select * from final

@@ -1,3 +1,6 @@
+-- One row per idea, rebuilt in full on every run from the incremental lifecycle table (one row
+-- per idea already): a projection, as cheap as the ideas are many.
+
 with
 
 ideas as (
@@ -6,20 +9,21 @@ ideas as (
 
 ),
 
-member_days as (
+memberships as (
 
-    select * from {{ ref('int_member_days_aggregated') }}
+    select * from {{ ref('int_memberships_observed') }}
 
 ),
 
 -- An idea has no period of its own: it is shown when its community has, over its whole life,
--- at least the minimum group size of active members.
+-- at least the minimum group size of active members (ever active = ever a member, see
+-- dim_community).
 community_active as (
 
     select
         community_id,
         count(distinct member_key) as active_members_all_time
-    from member_days
+    from memberships
     group by community_id
 
 ),

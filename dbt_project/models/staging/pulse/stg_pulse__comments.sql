@@ -1,11 +1,64 @@
+-- depends_on: {{ ref('base_pulse__events_retained') }}
+-- depends_on: {{ ref('stg_pulse__event_deletions') }}
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key=['community_id', 'comment_id'],
+        indexes=[
+            {'columns': ['community_id', 'comment_id'], 'unique': true},
+            {'columns': ['community_id', 'post_id']},
+            {'columns': ['member_key', 'community_id', 'created_on']},
+            {'columns': ['community_id', 'created_on']},
+        ],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+-- As for posts: a comment whose copy arrived or went is decided again from all its copies.
+reopened as (
+
+    select
+        community_id,
+        entity_id
+    from {{ ref('base_pulse__events_arrived') }}
+    where event_type = 'comment.created'
+
+    union
+
+    select
+        community_id,
+        item_id as entity_id
+    from {{ ref('stg_pulse__event_deletions') }}
+    where item_kind = 'comment'
+
+),
 
 source as (
 
-    select * from {{ ref('base_pulse__events_retained') }}
+    select retained.*
+    from {{ ref('base_pulse__events_retained') }} as retained
+    inner join reopened
+        on retained.community_id = reopened.community_id
+        and retained.entity_id = reopened.entity_id
+    where retained.event_type = 'comment.created'
+
+),
+
+{% else %}
+
+source as (
+
+    select * from {{ ref('base_pulse__events_arrived') }}
     where event_type = 'comment.created'
 
 ),
+
+{% endif %}
 
 renamed as (
 

@@ -1,11 +1,50 @@
+-- depends_on: {{ ref('base_pulse__events_retained') }}
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='community_id',
+        indexes=[{'columns': ['community_id'], 'unique': true}],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
 
-source as (
+{% if is_incremental() %}
 
-    select * from {{ ref('base_pulse__events_retained') }}
+-- A community that sent an upsert is decided again from all its upserts (the latest one wins,
+-- whenever it arrived); the others stay as stored.
+reopened as (
+
+    select distinct community_id
+    from {{ ref('base_pulse__events_arrived') }}
     where event_type = 'community.upserted'
 
 ),
+
+source as (
+
+    select retained.*
+    from {{ ref('base_pulse__events_retained') }} as retained
+    inner join reopened
+        on retained.community_id = reopened.community_id
+    where
+        retained.event_type = 'community.upserted'
+        and retained.entity_id = reopened.community_id
+
+),
+
+{% else %}
+
+source as (
+
+    select * from {{ ref('base_pulse__events_arrived') }}
+    where event_type = 'community.upserted'
+
+),
+
+{% endif %}
 
 renamed as (
 

@@ -1,8 +1,22 @@
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='copy_key',
+        indexes=[
+            {'columns': ['copy_key']},
+            {'columns': ['member_key', 'community_id', 'voted_on']},
+            {'columns': ['community_id', 'idea_id']},
+        ],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
 
 source as (
 
-    select * from {{ ref('base_pulse__events_retained') }}
+    select * from {{ ref('base_pulse__events_arrived') }}
     where event_type = 'feedback.voted'
 
 ),
@@ -34,15 +48,63 @@ renamed as (
 ),
 
 -- Every vote event is kept (last-vote-wins is decided downstream); only exact copies go.
+keyed as (
+
+    select
+        *,
+        md5(row(
+            community_id, member_key, extract(epoch from voted_at), idea_id, vote_direction
+        )::text) as copy_key
+    from renamed
+
+),
+
+{% if is_incremental() %}
+
+-- The copy an earlier run kept competes with the ones that arrived now.
+candidates as (
+
+    select * from keyed
+
+    union all
+
+    select
+        kept.event_id,
+        kept.idea_id,
+        kept.community_id,
+        kept.member_key,
+        kept.vote_direction,
+        kept.platform,
+        kept.vote_value,
+        kept.voted_at,
+        kept.voted_on,
+        kept.voted_week,
+        kept.ingested_at,
+        kept.copy_key
+    from {{ this }} as kept
+    where kept.copy_key in (select keyed.copy_key from keyed)
+
+),
+
+{% else %}
+
+candidates as (
+
+    select * from keyed
+
+),
+
+{% endif %}
+
 deduplicated as (
 
     select
         *,
         row_number() over (
-            partition by community_id, member_key, voted_at, idea_id, vote_direction
+            partition by copy_key
             order by ingested_at, event_id
         ) as copy_number
-    from renamed
+    from candidates
 
 ),
 
@@ -65,7 +127,11 @@ final as (
         -- timestamps
         voted_at,
         voted_on,
-        voted_week
+        voted_week,
+        ingested_at,
+
+        -- the copy's identity (see keyed)
+        copy_key
 
     from deduplicated
     where copy_number = 1

@@ -1,11 +1,63 @@
+-- depends_on: {{ ref('base_pulse__events_retained') }}
+-- depends_on: {{ ref('stg_pulse__event_deletions') }}
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key=['community_id', 'idea_id'],
+        indexes=[
+            {'columns': ['community_id', 'idea_id'], 'unique': true},
+            {'columns': ['member_key', 'community_id', 'submitted_on']},
+            {'columns': ['community_id', 'submitted_on']},
+        ],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+-- As for posts: an idea whose copy arrived or went is decided again from all its copies.
+reopened as (
+
+    select
+        community_id,
+        entity_id
+    from {{ ref('base_pulse__events_arrived') }}
+    where event_type = 'feedback.submitted'
+
+    union
+
+    select
+        community_id,
+        item_id as entity_id
+    from {{ ref('stg_pulse__event_deletions') }}
+    where item_kind = 'idea'
+
+),
 
 source as (
 
-    select * from {{ ref('base_pulse__events_retained') }}
+    select retained.*
+    from {{ ref('base_pulse__events_retained') }} as retained
+    inner join reopened
+        on retained.community_id = reopened.community_id
+        and retained.entity_id = reopened.entity_id
+    where retained.event_type = 'feedback.submitted'
+
+),
+
+{% else %}
+
+source as (
+
+    select * from {{ ref('base_pulse__events_arrived') }}
     where event_type = 'feedback.submitted'
 
 ),
+
+{% endif %}
 
 renamed as (
 

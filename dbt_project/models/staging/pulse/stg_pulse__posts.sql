@@ -1,11 +1,64 @@
+-- depends_on: {{ ref('base_pulse__events_retained') }}
+-- depends_on: {{ ref('stg_pulse__event_deletions') }}
+{{
+    config(
+        materialized=stateful_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key=['community_id', 'post_id'],
+        indexes=[
+            {'columns': ['community_id', 'post_id'], 'unique': true},
+            {'columns': ['member_key', 'community_id', 'created_on']},
+            {'columns': ['community_id', 'created_on']},
+        ],
+        post_hook=["{{ analyze_when_rebuilt() }}"]
+    )
+}}
+
 with
+
+{% if is_incremental() %}
+
+-- Which copy of a post wins can change when a copy arrives (one created earlier) or goes (its
+-- member was erased): those posts are decided again from every copy in the retained log.
+reopened as (
+
+    select
+        community_id,
+        entity_id
+    from {{ ref('base_pulse__events_arrived') }}
+    where event_type = 'post.created'
+
+    union
+
+    select
+        community_id,
+        item_id as entity_id
+    from {{ ref('stg_pulse__event_deletions') }}
+    where item_kind = 'post'
+
+),
 
 source as (
 
-    select * from {{ ref('base_pulse__events_retained') }}
+    select retained.*
+    from {{ ref('base_pulse__events_retained') }} as retained
+    inner join reopened
+        on retained.community_id = reopened.community_id
+        and retained.entity_id = reopened.entity_id
+    where retained.event_type = 'post.created'
+
+),
+
+{% else %}
+
+source as (
+
+    select * from {{ ref('base_pulse__events_arrived') }}
     where event_type = 'post.created'
 
 ),
+
+{% endif %}
 
 renamed as (
 

@@ -1,7 +1,6 @@
 -- The one model that reads the raw events: every event, renamed, erased members included.
 -- Ephemeral, so those rows are never stored: base_pulse__events_retained drops the erased members
--- before anything is written, and stg_pulse__erasures needs them to know which days an erasure
--- changed.
+-- before anything is written.
 {{ config(materialized='ephemeral') }}
 
 with
@@ -9,6 +8,12 @@ with
 source as (
 
     select * from {{ source('pulse', 'community_events') }}
+    {%- if var('arrived_through', none) is not none %}
+    -- The pipeline names the moment its raw gate validated up to; rows that arrive later are
+    -- the next run's, so what a build reflects is exactly what was validated (and recorded as
+    -- the build's watermark).
+    where ingested_at < '{{ var("arrived_through") }}'::timestamptz
+    {%- endif %}
 
 ),
 
