@@ -2,7 +2,9 @@
 #   target `pulse`:   the consumer, `db init`, topics and the generator (entrypoint `pulse`):
 #                     the core package only (what ingest needs), no dbt, Great Expectations or
 #                     Airflow
-#   target `airflow`: Airflow 3 with this package (extra `pipeline`) and the DAGs baked in
+#   target `airflow`: Airflow 3 with this package (extras `pipeline` and `celery`: the
+#                     CeleryExecutor's provider, used by the compose profile `celery`) and the
+#                     DAGs baked in
 
 FROM python:3.11.7-slim-bookworm AS pulse
 WORKDIR /app
@@ -22,4 +24,4 @@ COPY --chown=airflow:root dbt_project /opt/pulse/dbt_project
 COPY --chown=airflow:root expectations /opt/pulse/expectations
 COPY --chown=airflow:root dags /opt/airflow/dags
 # Editable: the package finds dbt_project/ and expectations/ beside itself.
-RUN pip install --no-cache-dir -c /opt/pulse/constraints.txt -e "/opt/pulse[pipeline]"
+RUN pip install --no-cache-dir -c /opt/pulse/constraints.txt -e "/opt/pulse[pipeline,celery]"

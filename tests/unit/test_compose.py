@@ -1,13 +1,18 @@
 """docker-compose.yml describes the production stack; no Docker engine runs here, so its structure
-is checked instead: services, pinned images, healthchecks, environment names vs the settings."""
+is checked instead: services, pinned images, healthchecks, environment names vs the settings, the
+`celery` profile and replicas (after Compose's variable interpolation, done here), and that the
+images install what the lock pins."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from pulse.settings import Settings
 
@@ -22,7 +27,68 @@ LONG_RUNNING = [
     "airflow-scheduler",
     "airflow-dag-processor",
     "consumer",
+    "redis",
+    "airflow-worker",
 ]
+# What `.env` holds at the least: a value for every required (${VAR:?...}) variable.
+REQUIRED_ENV = {
+    name: f"{name.lower()}-value"
+    for name in re.findall(r"\$\{([A-Z0-9_]+):\?", (ROOT / "docker-compose.yml").read_text())
+}
+CELERY_ENV = {**REQUIRED_ENV, "AIRFLOW_EXECUTOR": "CeleryExecutor"}
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Z0-9_]+)(?:(:?[-?+])([^}]*))?\}|\$([A-Z0-9_]+)")
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose's interpolation of every string value: ${VAR}, ${VAR:-default}, ${VAR-default},
+    ${VAR:?error}, ${VAR?error}, ${VAR:+other}, $VAR and $$ (a literal $)."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1) or match.group(4)
+        operator, word = match.group(2), match.group(3) or ""
+        found = env.get(name)
+        unset = found is None or (found == "" and operator is not None and ":" in operator)
+        if operator in (":-", "-"):
+            return word if unset else str(found)
+        if operator in (":?", "?"):
+            if unset:
+                raise AssertionError(f"{name} is required: {word}")
+            return str(found)
+        if operator in (":+", "+"):
+            return "" if unset else word
+        return found or ""
+
+    return _VARIABLE.sub(replace, value)
+
+
+def enabled_services(env: dict[str, str], profiles: set[str]) -> dict[str, Any]:
+    """The services `docker compose --profile ... up` starts with `env` as .env, interpolated."""
+    services = interpolate(SERVICES, env)
+    return {
+        name: service
+        for name, service in services.items()
+        if not service.get("profiles") or profiles & set(service["profiles"])
+    }
+
+
+def airflow_services(services: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: service
+        for name, service in services.items()
+        if (service.get("build") or {}).get("target") == "airflow"
+    }
+
+
+def replicas(service: dict[str, Any]) -> int:
+    return int((service.get("deploy") or {}).get("replicas", 1))
 
 
 def test_compose_has_every_service_of_the_production_stack() -> None:
@@ -38,9 +104,13 @@ def test_compose_has_every_service_of_the_production_stack() -> None:
         "airflow-apiserver",
         "airflow-scheduler",
         "airflow-dag-processor",
+        "redis",
+        "airflow-worker",
     }
     assert expected <= set(SERVICES)
     assert SERVICES["generator"].get("profiles") == ["generator"], "the generator is optional"
+    for name in ("redis", "airflow-worker"):
+        assert SERVICES[name].get("profiles") == ["celery"], f"{name} belongs to profile celery"
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -94,3 +164,111 @@ def test_services_wait_for_their_dependencies_to_be_healthy_or_done() -> None:
         for dependency, condition in (service.get("depends_on") or {}).items():
             assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
             assert condition["condition"] in allowed, f"{name} -> {dependency}"
+
+
+def test_default_stack_runs_airflow_with_the_local_executor_and_nothing_of_celery() -> None:
+    services = enabled_services(REQUIRED_ENV, set())
+    assert "redis" not in services and "airflow-worker" not in services
+    airflow = airflow_services(services)
+    assert set(airflow) == {
+        "airflow-init",
+        "airflow-apiserver",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+    }
+    for name, service in airflow.items():
+        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        assert "redis" not in (service.get("depends_on") or {}), name
+
+
+def test_celery_profile_runs_every_airflow_service_with_the_celery_executor() -> None:
+    services = enabled_services(CELERY_ENV, {"celery"})
+    assert "redis" in services
+    airflow = airflow_services(services)
+    assert {"airflow-scheduler", "airflow-apiserver", "airflow-dag-processor"} < set(airflow)
+    assert "airflow-worker" in airflow
+    for name, service in airflow.items():
+        environment = service["environment"]
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        # The broker is the profile's Redis; results go to Airflow's own metadata database.
+        assert re.fullmatch(r"redis://redis:6379/\d+", environment["AIRFLOW__CELERY__BROKER_URL"])
+        metadata = environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        backend = environment["AIRFLOW__CELERY__RESULT_BACKEND"]
+        assert backend.startswith("db+postgresql://"), name
+        assert backend.split("://", 1)[1] == metadata.split("://", 1)[1], name
+        assert backend.split("@", 1)[1].startswith("airflow-db:"), name
+    # Without AIRFLOW_EXECUTOR the worker alone is Celery's (and idles): the profile needs both.
+    half = airflow_services(enabled_services(REQUIRED_ENV, {"celery"}))
+    assert half["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
+def test_celery_workers_are_two_interchangeable_replicas() -> None:
+    worker = enabled_services(CELERY_ENV, {"celery"})["airflow-worker"]
+    assert replicas(worker) == 2
+    assert worker["command"] == ["celery", "worker"]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["airflow-db"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+    assert "container_name" not in worker and "ports" not in worker and "hostname" not in worker
+    # $$ in the file: the container's shell expands it, so each replica pings itself.
+    assert 'celery@${HOSTNAME}"' in worker["healthcheck"]["test"][1]
+    # Same image and settings as the scheduler: any task can run on any worker.
+    scheduler = enabled_services(CELERY_ENV, {"celery"})["airflow-scheduler"]
+    assert worker["build"] == scheduler["build"]
+    assert worker["environment"] == scheduler["environment"] | {"DUMB_INIT_SETSID": "0"}
+
+
+def test_no_airflow_service_shares_a_disk() -> None:
+    """The DAGs and both projects are in the image; no task reads a file another task wrote
+    (docs/scale-out.md), so no Airflow service mounts a volume another one could see."""
+    for profiles in (set(), {"celery"}):
+        for name, service in airflow_services(enabled_services(CELERY_ENV, profiles)).items():
+            assert not service.get("volumes"), f"{name} mounts {service['volumes']}"
+
+
+def test_consumer_scales_with_replicas_and_nothing_fixed_prevents_it() -> None:
+    assert replicas(enabled_services(REQUIRED_ENV, set())["consumer"]) == 1
+    scaled = enabled_services({**REQUIRED_ENV, "PULSE_CONSUMER_REPLICAS": "4"}, set())
+    assert replicas(scaled["consumer"]) == 4
+    assert SERVICES["consumer"]["deploy"]["replicas"] == "${PULSE_CONSUMER_REPLICAS:-1}"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_replicated_services_have_no_fixed_name_or_host_port(name: str) -> None:
+    service = SERVICES[name]
+    if replicas(interpolate(service, {**CELERY_ENV, "PULSE_CONSUMER_REPLICAS": "2"})) == 1:
+        return
+    assert "container_name" not in service, name
+    for port in service.get("ports") or []:
+        # "8080" (an ephemeral host port) is fine; "8080:8080" collides at the second replica.
+        assert ":" not in str(port), f"{name} publishes {port} on a fixed host port"
+
+
+def test_airflow_image_installs_the_celery_extra_from_the_lock() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    airflow_stage = dockerfile.split(" AS airflow", 1)[1]
+    install = next(line for line in airflow_stage.splitlines() if "pip install" in line)
+    assert "-c /opt/pulse/constraints.txt" in install
+    assert '"/opt/pulse[pipeline,celery]"' in install
+
+
+def test_every_requirement_of_the_package_is_pinned_by_the_lock() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {
+        re.sub(r"[-_.]+", "-", match.group(1)).lower(): match.group(2)
+        for match in re.finditer(
+            r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", (ROOT / "constraints.txt").read_text(), re.M
+        )
+    }
+    extras = project["optional-dependencies"]
+    assert "apache-airflow-providers-celery" in " ".join(extras["celery"])
+    for group, requirements in {"core": project["dependencies"], **extras}.items():
+        for line in requirements:
+            requirement = Requirement(line)
+            name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+            assert name in pins, f"{group}: {requirement.name} is not in constraints.txt"
+            assert requirement.specifier.contains(pins[name], prereleases=True), (
+                f"{group}: {line} does not admit the lock's {name}=={pins[name]}"
+            )
+    # The CeleryExecutor needs the Redis transport: the client comes with the extra.
+    assert {"celery", "kombu", "redis"} <= set(pins)
