@@ -82,10 +82,12 @@ def scratch_database(dsn: str, name: str) -> Iterator[str]:
             conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
-def consume(env: dict[str, str], processes: int, dsn: str, expected: int) -> tuple[float, int]:
+def consume(
+    env: dict[str, str], processes: int, dsn: str, expected: int
+) -> tuple[float, int, float]:
     """Run `pulse consume --processes N` until every message of the topic is committed, then stop
-    it (SIGTERM); wall seconds and peak RSS in MiB of the largest consumer process (each child's
-    own, from wait4: not a maximum over earlier runs).
+    it (SIGTERM); wall seconds, peak RSS in MiB of the largest consumer process (each child's
+    own, from wait4: not a maximum over earlier runs) and the CPU seconds of all of them.
 
     The bench waits on what PostgreSQL holds, not on the consumers going idle: with two
     processes a rebalance can leave one waiting on the group longer than any idle bound.
@@ -108,7 +110,7 @@ def consume(env: dict[str, str], processes: int, dsn: str, expected: int) -> tup
     if process.returncode != 0:
         raise SystemExit(f"pulse consume exited with {process.returncode}")
     # With --processes the parent waited for its children, so their peak is in its usage.
-    return wall, usage.ru_maxrss // 1024
+    return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def committed_rate(dsn: str, allow_empty: bool = False) -> tuple[int, float]:
@@ -247,7 +249,7 @@ def main() -> None:
             for processes in (1, 2):
                 with scratch_database(dsn, f"pulse_bench_{run}_p{processes}") as scratch:
                     at = load()
-                    wall, peak = consume(
+                    wall, peak, cpu = consume(
                         {
                             **env,
                             "PULSE_PG_DSN": scratch,
@@ -265,7 +267,8 @@ def main() -> None:
                         f"pulse consume, {processes} process{'es' if processes > 1 else ''}",
                         f"{ingest:>12,.0f} events/s   load {at}; poll -> commit of "
                         f"{messages:,} in {seconds:.1f} s (wall {wall:.1f} s from start to "
-                        f"the last commit, incl. group join); peak RSS {peak} MiB",
+                        f"the last commit, incl. group join); peak RSS {peak} MiB; consumer "
+                        f"CPU {cpu * 1e6 / messages:.0f} us per message",
                     )
                 )
                 if processes == 1:
@@ -300,7 +303,7 @@ def main() -> None:
                 )
                 with scratch_database(dsn, f"pulse_bench_{run}_backlog") as scratch:
                     at = load()
-                    _, peak = consume(
+                    _, peak, _ = consume(
                         {
                             **env,
                             "PULSE_EVENTS_TOPIC": big,

@@ -21,6 +21,7 @@ EXTRAS = {
     "core (ingest)": "",
     "local": "local",
     "pipeline": "pipeline",
+    "pipeline + celery (Airflow image)": "pipeline,celery",
     "all + dev": "local,pipeline,dev",
 }
 

@@ -160,10 +160,45 @@ class Settings(BaseSettings):
         description="Address the consumer's Prometheus endpoint listens on.",
     )
 
+    # operations (`pulse status --check`)
+    status_max_lag: int = Field(
+        default=100_000,
+        ge=0,
+        description=(
+            "Messages ingest may be behind the inbound topic's end (all partitions together) "
+            "before `pulse status --check` fails (exit 3)."
+        ),
+    )
+    status_max_raw_age_s: float = Field(
+        default=900.0,
+        gt=0,
+        description=(
+            "How long ago the newest row of raw may have been ingested while messages wait on "
+            "the inbound topic before `pulse status --check` fails (exit 4); a quiet topic "
+            "(nothing waiting) is never stale."
+        ),
+    )
+    status_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "How long `pulse status` waits for Kafka and for PostgreSQL (checked side by side) "
+            "before it reports the service down."
+        ),
+    )
+
     # quality gates and blue/green publishing
     gx_project_dir: Path = Field(
         default=EXPECTATIONS_DIR,
         description="Folder of the Great Expectations project; run output goes to gx/uncommitted/.",
+    )
+    data_docs_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Shared folder (a volume every Airflow worker mounts) the gates copy their Data Docs "
+            "to; the stored links point there. Unset: they stay in the project's gx/uncommitted/ "
+            "on the worker that ran the gate."
+        ),
     )
     gate_volume_history_intervals: int = Field(
         default=7, ge=1, description="Previous intervals of the same length the volume check uses."
@@ -289,5 +324,75 @@ class Settings(BaseSettings):
         gt=1,
         description=(
             "How many times past the threshold makes an alert critical rather than a warning."
+        ),
+    )
+    alerts_enabled: bool = Field(
+        default=True,
+        description=(
+            "Also publish community.alerts.v1, one alert per community-day a condition holds "
+            "(deprecated: superseded by community.incidents.v1; the default turns off in the "
+            "next release, and the topic goes in the one after)."
+        ),
+    )
+
+    # incidents (fct_alert_incidents, community.incidents.v1; the rule is stated in
+    # dbt_project/models/marts/incidents/_incidents__models.yml). They also use
+    # alert_baseline_days, alert_min_baseline_days and alert_idea_unanswered_days.
+    incidents_topic: str = Field(
+        default="community.incidents.v1",
+        description="Outbound incidents: opened, escalated, resolved.",
+    )
+    incident_significance: float = Field(
+        default=0.001,
+        gt=0,
+        lt=0.5,
+        description=(
+            "One-sided significance level a day's shift from the community's own baseline must "
+            "reach to count (per community, type and day, so keep it small)."
+        ),
+    )
+    incident_min_count: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Fewest counted items (negative items, brand posts; for a drop, the engagements "
+            "the baseline predicts) a window needs before it can hold."
+        ),
+    )
+    incident_min_effect: float = Field(
+        default=0.25,
+        ge=0,
+        lt=1,
+        description=(
+            "Smallest relative shift that counts: a share at least 1 + this times the "
+            "baseline's, a rate at most 1 - this times it."
+        ),
+    )
+    incident_window_days: int = Field(
+        default=2,
+        ge=1,
+        le=30,
+        description="Days (the judged one and those before it) whose counts are pooled.",
+    )
+    incident_resolve_after_days: int = Field(
+        default=3,
+        ge=1,
+        description="Complete days in a row without the condition that resolve an incident.",
+    )
+    incident_min_days_held: int = Field(
+        default=2,
+        ge=1,
+        le=30,
+        description=(
+            "Held days that confirm an incident (it opens, dated from the first, once the "
+            "condition held on this many): one barely significant window is most often chance."
+        ),
+    )
+    incident_critical_ratio: float = Field(
+        default=2.0,
+        ge=1,
+        description=(
+            "A held day is critical at this many times the baseline's share or rate (at most "
+            "1 / this for a drop), an idea after waiting this many times the limit."
         ),
     )

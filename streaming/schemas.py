@@ -19,12 +19,14 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 def topic_models() -> dict[str, TypeAdapter[Any]]:
     """Topic name -> adapter of its message model."""
     from streaming.contracts import INBOUND_ADAPTER
+    from streaming.incidents import INCIDENTS_ADAPTER
     from streaming.outbound import ALERTS_ADAPTER, METRICS_ADAPTER
 
     return {
         "community.events.v1": INBOUND_ADAPTER,
         "community.metrics.v1": METRICS_ADAPTER,
         "community.alerts.v1": ALERTS_ADAPTER,
+        "community.incidents.v1": INCIDENTS_ADAPTER,
     }
 
 

@@ -147,4 +147,5 @@ def pipeline_topics(settings: object) -> dict[str, TopicSpec]:
         s.dlq_topic: TopicSpec(s.dlq_partitions, replication, dlq_configs),  # type: ignore[attr-defined]
         s.metrics_topic: TopicSpec(partitions, replication),  # type: ignore[attr-defined]
         s.alerts_topic: TopicSpec(1, replication),  # type: ignore[attr-defined]
+        s.incidents_topic: TopicSpec(1, replication),  # type: ignore[attr-defined]
     }

@@ -77,6 +77,7 @@ def settings(stack_info: StackInfo, pg_dsn: str, tmp_path: Path) -> Settings:
         dlq_topic=f"test.dlq.{suffix}",
         metrics_topic=f"test.metrics.{suffix}",
         alerts_topic=f"test.alerts.{suffix}",
+        incidents_topic=f"test.incidents.{suffix}",
         events_partitions=3,
         consumer_group=f"test-ingest-{suffix}",
     )

@@ -25,10 +25,11 @@
     Wilson score interval of a proportion: k successes out of n trials, k <= n. Unlike p +- z*se
     it stays inside [0, 1] and behaves for small n and for k = 0 or k = n, which is exactly the
     small-group case. Null when n = 0 (so is the proportion). scale=none: unrounded double.
+    z: the normal quantile (default z_95(), a two-sided 95% interval).
 -#}
-{% macro wilson_bound(successes, trials, bound='lower', scale=6) -%}
+{% macro wilson_bound(successes, trials, bound='lower', scale=6, z=none) -%}
     {%- set sign = '-' if bound == 'lower' else '+' -%}
-    {%- set z = z_95() -%}
+    {%- set z = z_95() if z is none else z -%}
     {%- set n = '(' ~ trials ~ ')::double precision' -%}
     {%- set p = '((' ~ successes ~ ')::double precision / ' ~ n ~ ')' -%}
     {%- set bound_value -%}

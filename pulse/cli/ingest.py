@@ -225,13 +225,29 @@ def generate(
             max=1.0,
         ),
     ] = None,
+    plant_incidents: Annotated[
+        bool,
+        typer.Option(
+            "--plant-incidents",
+            help=(
+                "Plant incidents with known windows (a sentiment crisis, an engagement "
+                "collapse, a brand overposting spell, late-answered ideas, a tiny control "
+                "community) to score the incident rule on; needs --days >= 30."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Produce realistic micro-community traffic (seeded) to the inbound topic."""
     from pulse.local.generator import GeneratorConfig, produce
     from pulse.local.generator import generate as generate_messages
+    from pulse.local.generator.config import PLANT_MIN_DAYS
     from pulse.runtime import resolve_endpoints
     from streaming.topics import ensure_topics, pipeline_topics
 
+    if plant_incidents and days < PLANT_MIN_DAYS:
+        raise typer.BadParameter(
+            f"planting incidents needs --days >= {PLANT_MIN_DAYS}", param_hint="--days"
+        )
     settings = load_settings()
     endpoints = resolve_endpoints(settings)
     ensure_topics(endpoints.kafka_bootstrap, pipeline_topics(settings))
@@ -251,6 +267,7 @@ def generate(
         brands=brands,
         invalid_share=invalid_share,
         duplicate_share=duplicate_share,
+        plant_incidents=plant_incidents,
         **shares,
     )
     report = produce(

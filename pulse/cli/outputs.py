@@ -17,11 +17,31 @@ def demo(
     events: Annotated[int, typer.Option(help="About this many valid events.", min=1000)] = 200_000,
     days: Annotated[int, typer.Option(help="Days of activity, ending today (UTC).", min=7)] = 60,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
+    plant_incidents: Annotated[
+        bool,
+        typer.Option(
+            "--plant-incidents",
+            help="Plant incidents with known windows and show the recall and precision of the "
+            "incidents found (needs --days >= 30).",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole pipeline on the embedded services and print a summary (`make demo`)."""
     from pulse.local.demo import render, run_demo
+    from pulse.local.generator.config import PLANT_MIN_DAYS
 
-    summary = run_demo(load_settings(), console, events=events, days=days, seed=seed)
+    if plant_incidents and days < PLANT_MIN_DAYS:
+        raise typer.BadParameter(
+            f"planting incidents needs --days >= {PLANT_MIN_DAYS}", param_hint="--days"
+        )
+    summary = run_demo(
+        load_settings(),
+        console,
+        events=events,
+        days=days,
+        seed=seed,
+        plant_incidents=plant_incidents,
+    )
     render(summary, out)
 
 

@@ -1,4 +1,4 @@
-"""The embedded stack: `pulse up`, `pulse down`, `pulse status`."""
+"""The embedded stack: `pulse up`, `pulse down`, `pulse status` (tables, --json, --check)."""
 
 from __future__ import annotations
 
@@ -60,8 +60,44 @@ def down(
 
 @app.command()
 @friendly
-def status() -> None:
-    """Show services, per-partition topic end vs stored offsets, and raw row counts."""
-    from pulse.local.status import render_status
+def status(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (stdout) instead of tables.")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help=(
+                "Exit non-zero when a check fails: 1 a service is down, 3 ingest lag over "
+                "PULSE_STATUS_MAX_LAG, 4 raw stale (older than PULSE_STATUS_MAX_RAW_AGE_S while "
+                "messages wait); the lowest code wins."
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Show services, per-partition topic end vs stored offsets and lag, raw freshness, gaps,
+    the key, raw row counts (estimated when large) and the last run.
 
-    render_status(load_settings(), out)
+    Exit codes: 0 ok, 1 Kafka or PostgreSQL down (or no stack set up), 2 usage;
+    with --check also 3 (lag over PULSE_STATUS_MAX_LAG) and 4 (raw stale).
+    """
+    import json
+
+    from pulse.local.status import collect_status, render
+
+    report = collect_status(load_settings())
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        render(report, out)
+    code = report.exit_code(check=check)
+    if code:
+        for problem in report.problems():
+            if check or problem.code == code:
+                console.print(
+                    f"[red]error:[/red] {problem.message} (check {problem.check}, code "
+                    f"{problem.code})",
+                    highlight=False,
+                )
+        raise typer.Exit(code)

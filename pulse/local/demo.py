@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 from rich.console import Console
 from rich.table import Table
 
@@ -72,6 +73,7 @@ class BrandHeadline:
     ideas_by_status: dict[str, int]
     median_response_hours: float | None
     alerts: int
+    open_incidents: int = 0
 
 
 @dataclass
@@ -85,6 +87,10 @@ class DemoSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     brands: list[BrandHeadline] = field(default_factory=list)
     alerts_by_type: dict[str, int] = field(default_factory=dict)
+    # alert type -> (incidents opened over the period, still open), from fct_alert_incidents
+    incidents_by_type: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # with planted incidents: (planted, recall, precision)
+    planted: tuple[int, float, float] | None = None
     report_path: Path | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -201,11 +207,37 @@ def read_summary(dsn: str) -> DemoSummary:
             statuses.setdefault(brand, {})[status] = count
         for alert_type, _ in alerts:
             summary.alerts_by_type[alert_type] = summary.alerts_by_type.get(alert_type, 0) + 1
+        open_by_brand: dict[str, int] = {}
+        for alert_type, brand, opened, still_open in conn.execute(
+            "select alert_type, brand_id, count(*), count(*) filter (where status = 'open') "
+            "from marts.fct_alert_incidents group by 1, 2 order by 1, 2"
+        ).fetchall():
+            before = summary.incidents_by_type.get(alert_type, (0, 0))
+            summary.incidents_by_type[alert_type] = (before[0] + opened, before[1] + still_open)
+            open_by_brand[brand] = open_by_brand.get(brand, 0) + still_open
         for row in conn.execute(_BRAND_SQL, {"week": RETENTION_WEEK}).fetchall():
             brand = row[0]
             brand_alerts = sum(1 for _, b in alerts if b == brand)
-            summary.brands.append(brand_headline(row, statuses.get(brand, {}), brand_alerts))
+            headline = brand_headline(row, statuses.get(brand, {}), brand_alerts)
+            summary.brands.append(replace(headline, open_incidents=open_by_brand.get(brand, 0)))
     return summary
+
+
+def score_planted(dsn: str, config: Any) -> tuple[int, float, float]:
+    """(planted, recall, precision) of the incidents BI sees against what the generator planted."""
+    from pulse.local.generator import planted_incidents
+    from pulse.local.generator.planted import score
+
+    with (
+        connect(dsn, role=BI_ROLE, read_only=True) as conn,
+        conn.cursor(row_factory=dict_row) as cur,
+    ):
+        rows = cur.execute(
+            "select community_id, alert_type, opened_at, last_seen_at, resolved_at "
+            "from marts.fct_alert_incidents"
+        ).fetchall()
+    result = score(rows, planted_incidents(config))
+    return result.planted, result.recall, result.precision
 
 
 def render(summary: DemoSummary, console: Console) -> None:
@@ -220,15 +252,25 @@ def render(summary: DemoSummary, console: Console) -> None:
         f"{summary.gates.get('passed', 0):,} passed, {summary.gates.get('failed', 0):,} failed",
     )
     ingest.add_row("marts rows", ", ".join(f"{k} {v:,}" for k, v in summary.mart_rows.items()))
-    alerts = ", ".join(f"{k} {v}" for k, v in sorted(summary.alerts_by_type.items())) or "none"
-    ingest.add_row("alerts raised", alerts)
+    incidents = ", ".join(
+        f"{kind} {opened} ({still_open} open)"
+        for kind, (opened, still_open) in sorted(summary.incidents_by_type.items())
+    )
+    ingest.add_row("incidents opened", incidents or "none")
+    if summary.planted is not None:
+        planted, recall, precision = summary.planted
+        ingest.add_row(
+            "planted incidents",
+            f"{planted} planted: recall {recall:.0%} (opened within a day of the start), "
+            f"precision {precision:.0%} (incidents overlapping a planted one)",
+        )
     console.print(ingest)
 
     brands = Table(title="per brand, whole period (from marts, read as pulse_bi)")
     # lift: micro vs broad engagement rate per post and member; micro share: of all engagement;
     # voice: brand+moderator share of posts and comments; resp.: median hours to first response.
     headers = ("brand", "lift", "95% CI", "micro share", f"ret wk{RETENTION_WEEK}", "voice")
-    for column in (*headers, "resp.", "alerts"):
+    for column in (*headers, "resp.", "open inc."):
         brands.add_column(column, no_wrap=True)
     for b in summary.brands:
         brands.add_row(
@@ -239,7 +281,7 @@ def render(summary: DemoSummary, console: Console) -> None:
             _pct(b.retention_week4),
             _pct(b.brand_voice_share),
             "-" if b.median_response_hours is None else f"{b.median_response_hours:.1f} h",
-            str(b.alerts),
+            str(b.open_incidents),
         )
     console.print(brands)
 
@@ -270,6 +312,7 @@ def run_demo(
     days: int = 60,
     seed: int = 42,
     report_path: Path = DEFAULT_REPORT_PATH,
+    plant_incidents: bool = False,
 ) -> DemoSummary:
     """Run every step on the embedded (or configured) services and return the summary."""
     from pulse.local.generator import GeneratorConfig, expected_messages, generate, produce
@@ -302,7 +345,9 @@ def run_demo(
     step("warehouse", lambda: init_warehouse(endpoints.pg_dsn))
 
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    config = GeneratorConfig(seed=seed, events=events, days=days, end=end)
+    config = GeneratorConfig(
+        seed=seed, events=events, days=days, end=end, plant_incidents=plant_incidents
+    )
     report = step(
         "generate",
         lambda: produce(
@@ -332,6 +377,8 @@ def run_demo(
         "report", lambda: build_report(endpoints.pg_dsn, report_path, settings=settings)
     )
     summary = read_summary(endpoints.pg_dsn)
+    if plant_incidents:
+        summary.planted = score_planted(endpoints.pg_dsn, config)
     summary.report_path = summary_report.path
     summary.step_seconds = timings
     return summary

@@ -45,8 +45,9 @@ def dbt_env(dsn: str, settings: Settings) -> dict[str, str]:
         settings: the run's settings (minimum group size).
 
     Returns:
-        `PULSE_PG_*` (`PULSE_PG_SSLMODE` only when the DSN sets one), `PULSE_MIN_GROUP_SIZE`
-        and `DO_NOT_TRACK=1`; merge it over `os.environ`.
+        `PULSE_PG_*` (`PULSE_PG_SSLMODE` only when the DSN sets one), `PULSE_MIN_GROUP_SIZE`,
+        the incident rule's settings (`incident_env`) and `DO_NOT_TRACK=1`; merge it over
+        `os.environ`.
     """
     params = conninfo_to_dict(dsn)
     env = {
@@ -56,6 +57,7 @@ def dbt_env(dsn: str, settings: Settings) -> dict[str, str]:
         "PULSE_PG_PASSWORD": str(params.get("password") or ""),
         "PULSE_PG_DATABASE": str(params.get("dbname") or params.get("user") or "postgres"),
         "PULSE_MIN_GROUP_SIZE": str(settings.min_group_size),
+        **incident_env(settings),
         # dbt sends usage data to an outside host unless told not to.
         "DO_NOT_TRACK": "1",
     }
@@ -65,6 +67,24 @@ def dbt_env(dsn: str, settings: Settings) -> dict[str, str]:
     if params.get("sslmode"):
         env["PULSE_PG_SSLMODE"] = str(params["sslmode"])
     return env
+
+
+def incident_env(settings: Settings) -> dict[str, str]:
+    """The settings of the incident rule, as the environment variables dbt_project.yml reads
+    (the dbt vars incident_*): the settings' values, validated, never dbt's own defaults."""
+    names = (
+        "incident_significance",
+        "incident_min_count",
+        "incident_min_effect",
+        "incident_window_days",
+        "incident_resolve_after_days",
+        "incident_critical_ratio",
+        "incident_min_days_held",
+        "alert_baseline_days",
+        "alert_min_baseline_days",
+        "alert_idea_unanswered_days",
+    )
+    return {f"PULSE_{name.upper()}": repr(getattr(settings, name)) for name in names}
 
 
 def _dbt_command() -> list[str]:

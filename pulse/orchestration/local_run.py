@@ -177,7 +177,10 @@ def _dag_test_child() -> None:
     (or the one-line error that kept it from starting) to the result file."""
     request = json.loads(sys.argv[1])
     _die_with_parent(int(request["parent_pid"]))
-    logging.basicConfig(level=int(request["log_level"]), format="%(message)s")
+    # On stdout, like everything Airflow logs: the relay keeps it in the run's log file. On the
+    # inherited stderr, Airflow's start-up lines (logged before it configures its own logging:
+    # "Reading the config from ...", "Configured default timezone ...") would reach the user.
+    logging.basicConfig(level=int(request["log_level"]), format="%(message)s", stream=sys.stdout)
     start = parse_moment(request["interval_start"], "interval_start")
     end = parse_moment(request["interval_end"], "interval_end")
     result: dict[str, Any]

@@ -44,6 +44,7 @@ from pulse.orchestration.dbt import run_dbt
 from pulse.orchestration.freshness import IngestNotFresh
 from pulse.orchestration.runs import RecordedStep, RunContext
 from pulse.publishing.alerts import AlertThresholds
+from pulse.publishing.incidents import publish_incidents
 from pulse.publishing.promote import PromoteRefused, promote
 from pulse.publishing.publish import publish_interval
 from pulse.quality import GateFailed, GateSettings, run_marts_gate, run_raw_gate
@@ -318,16 +319,17 @@ def promote_build(settings: Settings, run: RunContext, build_schema: str) -> dic
 
 
 def publish(settings: Settings, run: RunContext, build_schema: str) -> dict[str, Any]:
-    """Send the interval's metrics and new alerts to the outbound topics."""
+    """Send the interval's metrics, the incidents' new lifecycle events and (while
+    PULSE_ALERTS_ENABLED) the new alerts to the outbound topics."""
 
     dsn = warehouse_dsn(settings)
     bootstrap = kafka_bootstrap(settings)
     with RecordedStep(dsn, run, "publish") as step:
         topics = pipeline_topics(settings)
-        ensure_topics(
-            bootstrap,
-            {name: topics[name] for name in (settings.metrics_topic, settings.alerts_topic)},
-        )
+        outbound = [settings.metrics_topic, settings.incidents_topic]
+        if settings.alerts_enabled:
+            outbound.append(settings.alerts_topic)
+        ensure_topics(bootstrap, {name: topics[name] for name in outbound})
         report = publish_interval(
             dsn,
             bootstrap,
@@ -336,8 +338,17 @@ def publish(settings: Settings, run: RunContext, build_schema: str) -> dict[str,
             interval_start=run.interval_start,
             interval_end=run.interval_end,
             metrics_topic=settings.metrics_topic,
-            alerts_topic=settings.alerts_topic,
+            alerts_topic=settings.alerts_topic if settings.alerts_enabled else None,
             thresholds=AlertThresholds.from_settings(settings),
+        )
+        incidents = publish_incidents(
+            dsn,
+            bootstrap,
+            run_id=run.run_id,
+            build_schema=build_schema,
+            interval_start=run.interval_start,
+            interval_end=run.interval_end,
+            topic=settings.incidents_topic,
         )
         step.columns.update(
             metrics_published=report.metrics,
@@ -345,4 +356,5 @@ def publish(settings: Settings, run: RunContext, build_schema: str) -> dict[str,
             alerts_already_published=report.alerts_already_published,
         )
         step.details["publish"] = report.as_dict()
-    return report.as_dict()
+        step.details["incidents"] = incidents.as_dict()
+    return {**report.as_dict(), "incidents": incidents.as_dict()}

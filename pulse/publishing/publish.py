@@ -247,7 +247,7 @@ def publish_interval(
     interval_start: datetime,
     interval_end: datetime,
     metrics_topic: str,
-    alerts_topic: str,
+    alerts_topic: str | None,
     thresholds: AlertThresholds,
 ) -> PublishReport:
     """Send the interval's metrics and its new alerts.
@@ -260,7 +260,8 @@ def publish_interval(
         interval_start: start of the data interval (aware).
         interval_end: end of the data interval (exclusive, aware).
         metrics_topic: topic of community.metrics.v1 messages.
-        alerts_topic: topic of community.alerts.v1 messages.
+        alerts_topic: topic of community.alerts.v1 messages; None sends no alerts
+            (PULSE_ALERTS_ENABLED=false: the incidents of community.incidents.v1 replace them).
         thresholds: alert rules' knobs.
 
     Returns:
@@ -281,13 +282,17 @@ def publish_interval(
     metrics = metric_messages(
         rows, run_id=run_id, interval_start=interval_start, interval_end=interval_end
     )
-    alerts = evaluate(
-        day_figures(rows),
-        ideas,
-        interval_start=interval_start,
-        interval_end=interval_end,
-        run_id=run_id,
-        thresholds=thresholds,
+    alerts = (
+        evaluate(
+            day_figures(rows),
+            ideas,
+            interval_start=interval_start,
+            interval_end=interval_end,
+            run_id=run_id,
+            thresholds=thresholds,
+        )
+        if alerts_topic is not None
+        else []
     )
     report.metrics = len(metrics)
     report.communities = len({m.community_id for m in metrics})
@@ -296,6 +301,7 @@ def publish_interval(
     producer = _producer(bootstrap)
     try:
         _send(producer, metrics_topic, metrics, run_id)
+        new: list[CommunityAlert] = []
         with psycopg.connect(dsn) as conn:
             # One publisher of alerts at a time, so two runs cannot both find an id unsent.
             lock_in_transaction(conn, PUBLISH_ALERTS_LOCK)
@@ -307,7 +313,8 @@ def publish_interval(
                 )
             }
             new = [a for a in alerts if str(a.alert_id) not in sent_before]
-            _send(producer, alerts_topic, new, run_id)
+            if alerts_topic is not None:
+                _send(producer, alerts_topic, new, run_id)
             with conn.cursor() as cursor:
                 cursor.executemany(
                     "insert into quality.published_alerts (alert_id, alert_type, community_id, "

@@ -26,6 +26,7 @@ class GateSettings:
         future_tolerance_s: How far after the moment of validation occurred_at may be.
         min_group_size: Community-periods below this many members show no member figures.
         keep_builds: Promoted build schemas kept (the live one and the ones before it).
+        data_docs_dir: Shared folder the Data Docs are copied to (None: left in the project).
     """
 
     project_dir: Path
@@ -36,6 +37,7 @@ class GateSettings:
     future_tolerance_s: int
     min_group_size: int
     keep_builds: int
+    data_docs_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.volume_history_intervals < 1:
@@ -59,4 +61,5 @@ class GateSettings:
             future_tolerance_s=settings.future_tolerance_s,
             min_group_size=settings.min_group_size,
             keep_builds=settings.keep_builds,
+            data_docs_dir=settings.data_docs_dir,
         )

@@ -131,8 +131,19 @@ def _community_daily() -> list[SuiteSpec]:
             *(share(column) for column in _DAILY_SHARES),
             sentiment("avg_sentiment"),
             group_large_enough("active_members"),
+            # WAU and MAU count their own 7 and 30 days: shown wherever those have enough
+            # members, on a suppressed day too (the week's active members of
+            # fct_community_health are a Sunday's WAU).
+            group_large_enough("wau", where_shown=False),
+            group_large_enough("mau", where_shown=False),
             hidden_when_suppressed(
-                _DAILY_KEY, (*_DAILY_COUNTS, *_DAILY_MEASURES, *_DAILY_SHARES, "avg_sentiment")
+                _DAILY_KEY,
+                (
+                    *(c for c in _DAILY_COUNTS if c not in ("wau", "mau")),
+                    *_DAILY_MEASURES,
+                    *_DAILY_SHARES,
+                    "avg_sentiment",
+                ),
             ),
         ],
     )
@@ -266,6 +277,9 @@ def _community_health() -> list[SuiteSpec]:
             at_most("inactive_members", "members_at_week_end"),
             share("contributor_concentration_share"),
             group_large_enough("active_members"),
+            # A week's newcomers are its join-week cohort (fct_member_retention): shown only
+            # when it is large enough (0: nobody joined).
+            group_large_enough("newcomers", where_shown=False, zero_allowed=True),
             hidden_when_suppressed(key, (*counts, "contributor_concentration_share")),
         ],
     )
@@ -295,6 +309,8 @@ def _feedback_ideas() -> list[SuiteSpec]:
             ),
             at_most("votes_up", "voters"),
             at_most("votes_down", "voters"),
+            # An idea's votes are shown only for enough distinct voters.
+            group_large_enough("voters", where_shown=False),
             share("popularity_score"),
             sentiment("sentiment"),
             hidden_when_suppressed(
@@ -337,9 +353,114 @@ def _feedback_daily() -> list[SuiteSpec]:
             share("acceptance_rate"),
             sentiment("avg_sentiment"),
             group_large_enough("active_members"),
-            hidden_when_suppressed(key, (*counts, "acceptance_rate", "avg_sentiment")),
+            # ideas_submitted, median_response_hours and avg_sentiment restate fct_feedback_ideas
+            # (each idea's submission, first response, sentiment): shown as it shows them.
+            hidden_when_suppressed(
+                key,
+                (
+                    "active_members",
+                    "votes",
+                    "votes_up",
+                    "votes_down",
+                    "ideas_accepted",
+                    "ideas_implemented",
+                    "ideas_declined",
+                    "acceptance_rate",
+                ),
+            ),
         ],
     )
+
+
+def _one_open_incident() -> Rule:
+    query = """select community_id, alert_type, count(*) as open_incidents
+from {batch}
+where status = 'open' and idea_id is null
+group by community_id, alert_type
+having count(*) > 1"""
+    return Rule(
+        "at most one open incident per community and day rule (a condition that holds is one "
+        "incident)",
+        lambda: gxe().UnexpectedRowsExpectation(
+            unexpected_rows_query=query, description="one open incident per community and type"
+        ),
+        columns=("community_id", "alert_type", "status", "idea_id"),
+    )
+
+
+def _incident_consistency() -> Rule:
+    query = """select incident_id, alert_type, status, severity, idea_id, escalated_at,
+    resolved_at, resolution
+from {batch}
+where (status = 'open') <> (resolved_at is null)
+    or (resolution is null) <> (resolved_at is null)
+    or (alert_type = 'idea_unanswered') <> (idea_id is not null)
+    or (escalated_at is not null and severity <> 'critical')"""
+    return Rule(
+        "open exactly while resolved_at is null (resolution with it), idea_id exactly on "
+        "idea_unanswered, escalated only to critical",
+        lambda: gxe().UnexpectedRowsExpectation(
+            unexpected_rows_query=query, description="the incident lifecycle is consistent"
+        ),
+        columns=(
+            "incident_id",
+            "alert_type",
+            "status",
+            "severity",
+            "idea_id",
+            "escalated_at",
+            "resolved_at",
+            "resolution",
+        ),
+    )
+
+
+def _alert_incidents() -> list[SuiteSpec]:
+    """fct_alert_incidents: no suppression flag (a suppressed day never holds), so its own
+    keys suite instead of `_mart`'s."""
+    name, key = "fct_alert_incidents", ("incident_id",)
+    return [
+        SuiteSpec(
+            name=f"marts_{name}__keys",
+            layer="marts",
+            datasource=MARTS_DATASOURCE,
+            asset=name,
+            rules=[
+                *primary_key(*key),
+                *(
+                    not_null(column)
+                    for column in ("community_id", "alert_type", "status", "severity", "opened_at")
+                ),
+                _one_open_incident(),
+            ],
+        ),
+        SuiteSpec(
+            name=f"marts_{name}",
+            layer="marts",
+            datasource=MARTS_DATASOURCE,
+            asset=changed_table(name),
+            rules=[
+                in_set(
+                    "alert_type",
+                    [
+                        "brand_voice_too_high",
+                        "engagement_drop",
+                        "idea_unanswered",
+                        "negative_sentiment_spike",
+                    ],
+                ),
+                in_set("status", ["open", "resolved"]),
+                in_set("severity", ["critical", "warning"]),
+                in_set("resolution", ["condition_ended", "responded"]),
+                not_null("last_seen_at"),
+                none_negative(key, ("observed", "baseline", "days_held")),
+                at_most("opened_at", "last_seen_at"),
+                at_most("last_seen_at", "resolved_at"),
+                at_most("opened_at", "escalated_at"),
+                _incident_consistency(),
+            ],
+        ),
+    ]
 
 
 def marts_suites() -> list[SuiteSpec]:
@@ -356,4 +477,5 @@ def marts_suites() -> list[SuiteSpec]:
         *_community_health(),
         *_feedback_ideas(),
         *_feedback_daily(),
+        *_alert_incidents(),
     ]

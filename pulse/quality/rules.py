@@ -84,6 +84,12 @@ def _suppressed(value: bool) -> Any:
     return Column("is_suppressed") == value
 
 
+def _above_zero(column: str) -> Any:
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(column) > 0
+
+
 def unique(*columns: str) -> Rule:
     """The key is unique: one column, or the combination of several.
 
@@ -209,14 +215,25 @@ def hidden_when_suppressed(keys: tuple[str, ...], columns: tuple[str, ...]) -> R
     )
 
 
-def group_large_enough(column: str, where_shown: bool = True) -> Rule:
+def group_large_enough(column: str, where_shown: bool = True, zero_allowed: bool = False) -> Rule:
     """A figure shown only for groups of at least PULSE_MIN_GROUP_SIZE members.
 
     Args:
         column: the group's member count.
         where_shown: check the rows that are not suppressed; else every row where `column` is
             shown (not null), for marts that hide a figure by nulling it.
+        zero_allowed: (with where_shown=False) an empty group may be shown as 0: it reveals
+            nobody.
     """
+    if zero_allowed:
+        return Rule(
+            f"{column}, where shown, is 0 or >= min_group_size",
+            lambda: gxe().ExpectColumnValuesToBeBetween(
+                column=column,
+                min_value=param(PARAM_MIN_GROUP_SIZE),
+                row_condition=_above_zero(column),
+            ),
+        )
     if where_shown:
         return Rule(
             f"{column} >= min_group_size where not is_suppressed",

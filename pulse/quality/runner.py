@@ -6,7 +6,9 @@ A gate run:
    the build schema as its only `search_path` (marts). The marts gate first writes, beside each
    mart, the table of its rows that its base build does not have (`<mart>__changed`), which the
    row rules read;
-2. runs the checkpoint, then builds Data Docs for it (once) under `gx/uncommitted/data_docs/`;
+2. runs the checkpoint, then builds Data Docs for it (once) under `gx/uncommitted/data_docs/`,
+   copied to `PULSE_DATA_DOCS_DIR` when that is set (a folder every worker shares, since the
+   next run's gate may run on another machine);
 3. adds the details the checkpoint's result leaves out (volume figures, offending rows);
 4. stores one row per expectation in `quality.validation_results` (and one per run in
    `quality.validation_runs`), which the promote step reads to decide whether a build may go
@@ -15,7 +17,10 @@ A gate run:
 
 from __future__ import annotations
 
+import logging
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -46,6 +51,8 @@ from pulse.quality.store import store_result
 from pulse.timestamps import parse_moment
 from pulse.warehouse.connect import connect
 from pulse.warehouse.names import MARTS, TRANSFORM_ROLE
+
+logger = logging.getLogger(__name__)
 
 
 def run_raw_gate(
@@ -114,6 +121,7 @@ def run_raw_gate(
         interval=(start, end),
     )
     explain_volume(dsn, session, result)
+    share_data_docs(result, settings)
     store_result(dsn, result, settings.project_dir)
     return result
 
@@ -170,6 +178,7 @@ def run_marts_gate(
         + "): "
         + ", ".join(f"{mart} {count:,}" for mart, count in changed.items())
     )
+    share_data_docs(result, settings)
     store_result(dsn, result, settings.project_dir)
     return result
 
@@ -229,3 +238,27 @@ def default_interval(now: datetime | None = None) -> tuple[datetime, datetime]:
         .replace(hour=0, minute=0, second=0, microsecond=0)
     )
     return today - timedelta(days=1), today
+
+
+def share_data_docs(result: GateResult, settings: GateSettings) -> None:
+    """Copy the run's Data Docs site to the shared folder and point the result's links there.
+
+    The site is merged into what the folder holds (other runs' pages stay); a copy that fails
+    is logged, never a gate failure: Data Docs are for people, the verdict is in the warehouse.
+    """
+    target = settings.data_docs_dir
+    index = result.data_docs_index
+    if target is None or index is None:
+        return
+    site = index.parent
+    try:
+        shutil.copytree(site, target, dirs_exist_ok=True)
+    except OSError as error:
+        logger.warning("could not copy Data Docs to %s: %s", target, error)
+        return
+
+    def moved(path: Path | None) -> Path | None:
+        return None if path is None else Path(target) / path.relative_to(site)
+
+    result.data_docs_index = moved(index)
+    result.data_docs_page = moved(result.data_docs_page)

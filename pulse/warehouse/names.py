@@ -32,6 +32,7 @@ MARTS = (
     "fct_community_health",
     "fct_feedback_ideas",
     "agg_feedback_daily",
+    "fct_alert_incidents",
 )
 
 # Advisory locks (hashtext of the name): who may not run at the same time as whom.
@@ -39,6 +40,7 @@ INIT_LOCK = "pulse db init"
 REBUILD_LOCK = "pulse warehouse rebuild"  # dbt builds and member erasure
 PROMOTE_LOCK = "pulse promote"
 PUBLISH_ALERTS_LOCK = "pulse publish alerts"
+PUBLISH_INCIDENTS_LOCK = "pulse publish incidents"
 ERASURE_LOCK = "pulse member erasure"
 REPLAY_LOCK = "pulse dead-letter replay"
 
@@ -55,6 +57,7 @@ __all__ = [
     "OWNER_ROLE",
     "PROMOTE_LOCK",
     "PUBLISH_ALERTS_LOCK",
+    "PUBLISH_INCIDENTS_LOCK",
     "QUALITY_SCHEMA",
     "RAW_SCHEMA",
     "REBUILD_LOCK",

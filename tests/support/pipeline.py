@@ -47,6 +47,7 @@ def pulse_environment(settings: Settings) -> dict[str, str]:
         "PULSE_DLQ_TOPIC": settings.dlq_topic,
         "PULSE_METRICS_TOPIC": settings.metrics_topic,
         "PULSE_ALERTS_TOPIC": settings.alerts_topic,
+        "PULSE_INCIDENTS_TOPIC": settings.incidents_topic,
         "PULSE_EVENTS_PARTITIONS": str(settings.events_partitions),
         "PULSE_CONSUMER_GROUP": settings.consumer_group,
     }

@@ -15,6 +15,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from pulse.settings import Settings
+from pulse.warehouse.names import ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -139,6 +140,8 @@ def test_long_running_services_have_healthchecks(name: str) -> None:
 
 def test_compose_pulse_variables_are_settings_fields() -> None:
     known = {f"PULSE_{field.upper()}" for field in Settings.model_fields}
+    # `pulse db init` reads the role passwords itself (pulse/cli/warehouse.py), not Settings.
+    known |= {f"PULSE_{role.removeprefix('pulse_').upper()}_PASSWORD" for role in ROLES}
     for name, service in SERVICES.items():
         environment = service.get("environment") or {}
         for variable in environment:
@@ -156,6 +159,104 @@ def test_env_example_defines_every_required_variable() -> None:
     }
     assert required, "expected required variables in docker-compose.yml"
     assert required <= example, f"missing from .env.example: {sorted(required - example)}"
+
+
+def test_env_example_lists_every_variable_the_compose_file_reads() -> None:
+    """Every ${VAR} of the file (not $${VAR}: the container's shell expands those) has a line in
+    .env.example, so every password and port a deployment may set is in one place."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    read = set(re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)", text))
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert {"PULSE_BI_PASSWORD", "PULSE_PG_PUBLISHED_PORT", "POSTGRES_PASSWORD"} <= read
+    assert read <= set(example), f"missing from .env.example: {sorted(read - set(example))}"
+    for name in read:
+        if name.endswith(("PASSWORD", "PORT", "SECRET", "KEY")):
+            assert example[name], f"{name} has no value in .env.example"
+    # Where the file has a default, .env.example shows that same default.
+    for name, default in re.findall(r"(?<!\$)\$\{([A-Z0-9_]+):-([^}]*)\}", text):
+        assert example[name] == default, f"{name}: .env.example {example[name]}, compose {default}"
+
+
+def _published(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(host address, host port, container port) of each short-syntax `ports` entry ("*": every
+    address of the host, "": an ephemeral host port)."""
+    found = []
+    for entry in service.get("ports") or []:
+        parts = ["*", "", *str(entry).split(":")][-3:]
+        if parts[0] == "":
+            parts[0] = "*"
+        found.append((parts[0], parts[1], parts[2]))
+    return found
+
+
+def test_kafka_advertises_a_host_listener_on_localhost_29092() -> None:
+    """README, "Read the outbound topics": clients on the host bootstrap from localhost:29092
+    and are told to stay there; services on the compose network keep kafka:9092."""
+    kafka = enabled_services(REQUIRED_ENV, set())["kafka"]
+    env = kafka["environment"]
+
+    def listeners(value: str) -> dict[str, str]:
+        return dict(item.split("://", 1) for item in value.split(","))
+
+    bound, advertised = (
+        listeners(env["KAFKA_LISTENERS"]),
+        listeners(env["KAFKA_ADVERTISED_LISTENERS"]),
+    )
+    protocols = dict(
+        item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    host = next(name for name, where in advertised.items() if where == "localhost:29092")
+    assert bound[host] == ":29092" and protocols[host] == "PLAINTEXT"
+    internal = SERVICES["consumer"]["environment"]["PULSE_KAFKA_BOOTSTRAP"]
+    assert internal == "kafka:9092"
+    network = next(name for name, where in advertised.items() if where == internal)
+    assert network != host and bound[network] == ":9092"
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == network
+    assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] not in advertised
+    assert (
+        set(advertised) | {env["KAFKA_CONTROLLER_LISTENER_NAMES"]} == set(bound) == set(protocols)
+    )
+    # Published on the host's loopback only: it advertises localhost.
+    assert _published(kafka) == [("127.0.0.1", "29092", "29092")]
+    readme = (ROOT / "README.md").read_text()
+    assert 'bootstrap_servers="localhost:29092"' in readme
+
+
+def test_postgres_is_published_on_the_port_the_readme_names() -> None:
+    raw = SERVICES["postgres"]["ports"]
+    assert any("${PULSE_PG_PUBLISHED_PORT:-5432}:5432" in str(p) for p in raw), raw
+    default = enabled_services(REQUIRED_ENV, set())["postgres"]
+    assert _published(default) == [("127.0.0.1", "5432", "5432")]
+    moved = enabled_services({**REQUIRED_ENV, "PULSE_PG_PUBLISHED_PORT": "6543"}, set())
+    assert _published(moved["postgres"]) == [("127.0.0.1", "6543", "5432")]
+    section = (ROOT / "README.md").read_text().split("## Connect a BI tool", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    assert "${PULSE_PG_PUBLISHED_PORT:-5432}" in section and "PULSE_BI_PASSWORD" in section
+
+
+def test_db_init_sets_the_bi_password_from_env() -> None:
+    environment = enabled_services(REQUIRED_ENV, set())["db-init"]["environment"]
+    assert environment["PULSE_BI_PASSWORD"] == REQUIRED_ENV["PULSE_BI_PASSWORD"]
+    # and everything else of the services' environment
+    assert (
+        environment["PULSE_PG_DSN"]
+        == enabled_services(REQUIRED_ENV, set())["consumer"]["environment"]["PULSE_PG_DSN"]
+    )
+
+
+def test_healthchecks_that_use_pulse_status_use_its_check_mode() -> None:
+    """`pulse status` alone exits 0 on lag and stale raw; only --check fails on them."""
+    consumer = SERVICES["consumer"]["healthcheck"]["test"]
+    assert "pulse status --check" in " ".join(consumer)
+    for name, service in SERVICES.items():
+        test = " ".join((service.get("healthcheck") or {}).get("test") or [])
+        if "pulse status" in test:
+            assert "pulse status --check" in test, f"{name}: {test}"
+            assert "--json" not in test, f"{name}: the exit code is the verdict"
 
 
 def test_services_wait_for_their_dependencies_to_be_healthy_or_done() -> None:

@@ -95,6 +95,12 @@ events per CPU second; 11-24 s wall on a shared, busy 2-vCPU machine) and ~85 MB
 of it the interpreter and imports. The brownfield shape costs about the same (200k events:
 ~2 s of CPU either way).
 
+Planted incidents
+    `GeneratorConfig(plant_incidents=True)` plants conditions with known windows (a sentiment
+    crisis, an engagement collapse, a brand overposting spell, late-answered ideas, and a tiny
+    control community that must open nothing); `planted_incidents(config)` lists them, and
+    `pulse.local.generator.planted` says exactly what is planted. Off by default.
+
 This package re-exports the public names; each module has one concern: `config` (what to
 generate, `GeneratedMessage`, shared units), `vocabulary` (platforms, topics, words), `draws`
 and `encoding` (seeded numbers, JSON and timestamps), `world` (communities, members, membership
@@ -110,17 +116,20 @@ from pulse.local.generator.config import (
     expected_messages,
 )
 from pulse.local.generator.invalid import INVALID_REASONS
+from pulse.local.generator.planted import PlantedIncident
 from pulse.local.generator.producer import ProduceError, ProduceReport, produce
-from pulse.local.generator.stream import generate
+from pulse.local.generator.stream import generate, planted_incidents
 
 __all__ = [
     "INVALID_REASONS",
     "GeneratedMessage",
     "GeneratorConfig",
     "MessageKind",
+    "PlantedIncident",
     "ProduceError",
     "ProduceReport",
     "expected_messages",
     "generate",
+    "planted_incidents",
     "produce",
 ]

@@ -8,6 +8,7 @@ import bisect
 from pulse.local.generator.config import DAY_MS
 from pulse.local.generator.encoding import _json_string
 from pulse.local.generator.events import _EventWriter
+from pulse.local.generator.planted import CRISIS_MOOD, in_window
 from pulse.local.generator.vocabulary import (
     NEGATIVE_CLOSERS,
     NEGATIVE_WORDS,
@@ -76,6 +77,8 @@ class _Actors(_EventWriter):
         p_positive, p_negative = c.p_positive, c.p_negative
         if c.spike and at_ms >= self.spike_from_ms:
             p_positive, p_negative = 0.05, 0.85
+        elif c.crisis is not None and in_window(c.crisis, at_ms):
+            p_positive, p_negative = CRISIS_MOOD  # a planted crisis
         m = rng.random()
         mood = 0 if m < p_positive else 2 if m > 1 - p_negative else 1
         out = ""

@@ -21,6 +21,8 @@ MIB = 1024 * 1024
 # connected (most members are already there) with a few power users.
 BROWNFIELD_PREEXISTING_SHARE = 0.7
 BROWNFIELD_HEAVY_ENGAGER_SHARE = 0.05
+# Planted incidents need room: a baseline before each window and days after it to resolve.
+PLANT_MIN_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,12 @@ class GeneratorConfig:
             start, and may leave (`member.left` without a join).
         heavy_engager_share: Share of active (non-lurking) members who engage several times
             with each post they engage with (several reactions and comments on one thread).
+        plant_incidents: Plant incidents with known windows (`pulse.local.generator.planted`):
+            per brand a sentiment crisis, an engagement collapse and a brand overposting spell
+            in a micro community and a stretch of late-answered ideas in a broad one, every
+            other idea answered within days, and a tiny community with a few negative posts
+            (a control that must open nothing). Off by default: the stream is then exactly
+            the same as without the option. Needs `days` >= 30.
 
     `GeneratorConfig.brownfield()` sets both to the shape of a community that existed before
     the pipeline was connected.
@@ -58,6 +66,7 @@ class GeneratorConfig:
     micro_lift: float = 6.0
     preexisting_share: float = 0.0
     heavy_engager_share: float = 0.0
+    plant_incidents: bool = False
 
     @classmethod
     def brownfield(cls, **overrides: Any) -> GeneratorConfig:
@@ -89,6 +98,8 @@ class GeneratorConfig:
             raise ValueError("preexisting_share must be in [0, 1]")
         if not 0.0 <= self.heavy_engager_share <= 1.0:
             raise ValueError("heavy_engager_share must be in [0, 1]")
+        if self.plant_incidents and self.days < PLANT_MIN_DAYS:
+            raise ValueError(f"plant_incidents needs days >= {PLANT_MIN_DAYS}")
 
 
 @dataclass(frozen=True, slots=True)

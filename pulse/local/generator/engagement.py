@@ -14,6 +14,7 @@ from pulse.local.generator.draws import (
     SHARE_DELAYS,
     _binomial,
 )
+from pulse.local.generator.planted import COLLAPSE_FACTOR, OVERPOSTING_SHARE, in_window
 from pulse.local.generator.vocabulary import (
     CONTENT_TYPES,
     MULTI_REACTION_PLATFORMS,
@@ -40,7 +41,10 @@ class _Engagement(_Actors):
     def _post(self, c: _Community, at: int) -> None:
         """A post at `at` (by staff or an active member) and its engagement."""
         rng = self.rng
-        author = None if rng.random() < c.brand_post_share else self._pick_active(c, at, at)
+        brand_share = c.brand_post_share
+        if c.overposting is not None and in_window(c.overposting, at):
+            brand_share = OVERPOSTING_SHARE  # a planted overposting spell
+        author = None if rng.random() < brand_share else self._pick_active(c, at, at)
         role = "member"
         if author is None:
             author = self._staff(c)
@@ -57,7 +61,10 @@ class _Engagement(_Actors):
         )
         if not self._emit_by(at, c, author, "post.created", payload):
             return
-        engagements = _binomial(rng, c.present(at), c.p_engage)
+        p_engage = c.p_engage
+        if c.collapse is not None and in_window(c.collapse, at):
+            p_engage *= COLLAPSE_FACTOR  # a planted engagement collapse
+        engagements = _binomial(rng, c.present(at), p_engage)
         if engagements:
             self._engage(c, at, post_id, engagements)
 

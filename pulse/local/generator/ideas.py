@@ -7,6 +7,7 @@ from pulse.local.generator.actors import _Actors
 from pulse.local.generator.config import DAY_MS, HOUR_MS, MINUTE_MS
 from pulse.local.generator.draws import IDEA_FOLLOW_UP_DELAYS, _delay_ms, _poisson
 from pulse.local.generator.encoding import _json_string
+from pulse.local.generator.planted import LATE_ANSWER_DAYS, in_window
 from pulse.local.generator.vocabulary import IDEA_CATEGORIES, IDEA_TITLES
 from pulse.local.generator.world import _Community
 
@@ -66,10 +67,16 @@ class _Ideas(_Actors):
         self._idea_lifecycle(c, at, idea_id, popularity)
 
     def _idea_lifecycle(self, c: _Community, at: int, idea_id: str, popularity: float) -> None:
-        """under_review, then accepted (maybe implemented) or declined; a quarter never answered."""
+        """under_review, then accepted (maybe implemented) or declined; a quarter never answered.
+
+        When incidents are planted every idea is answered (the same draws are made), those of a
+        planted stretch only `LATE_ANSWER_DAYS` after their submission.
+        """
         rng = self.rng
-        if rng.random() < 0.25:
+        planting = self.world.config.plant_incidents
+        if rng.random() < 0.25 and not planting:
             return
+        late = planting and in_window(c.unanswered, at)
         steps = ["under_review"]
         if rng.random() < popularity * 0.8:
             steps.append("accepted")
@@ -80,6 +87,8 @@ class _Ideas(_Actors):
         when = at
         for step, median_hours in zip(steps, (30, 5 * 24, 10 * 24), strict=False):
             when += _delay_ms(rng, median_hours * 60, 0.8, median_hours * 4)
+            if late and step == "under_review":
+                when = at + LATE_ANSWER_DAYS * DAY_MS
             staff = self._staff(c)
             payload = (
                 f'{{"idea_id":"{idea_id}","status":"{step}","by_role":"{c.staff_roles[staff]}"}}'

@@ -11,6 +11,7 @@ from pulse.local.generator.encoding import _dumps
 from pulse.local.generator.engagement import _Engagement
 from pulse.local.generator.events import _Pending
 from pulse.local.generator.ideas import _Ideas
+from pulse.local.generator.planted import first_idea_at, in_window
 from pulse.local.generator.world import _Community
 
 
@@ -57,6 +58,8 @@ class _Simulation(_Engagement, _Ideas):
                     self._post(c, day_start + self._time_of_day())
                 for _ in range(_poisson(self.rng, world.idea_rate * world.idea_weight(c, d))):
                     self._idea(c, day_start + self._time_of_day())
+                if c.unanswered is not None and in_window((day_start, day_end), c.unanswered[0]):
+                    self._idea(c, first_idea_at(c.unanswered))  # a planted stretch begins
             # After the day's activity, so `acted` covers everything before the erasure.
             for at, c, i in erasures:
                 if c.acted[i]:

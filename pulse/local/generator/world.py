@@ -10,6 +10,14 @@ from datetime import UTC, datetime
 from datetime import time as dtime
 
 from pulse.local.generator.config import DAY_MS, HOUR_MS, MINUTE_MS, GeneratorConfig
+from pulse.local.generator.planted import (
+    CRISIS_BUSIER,
+    OVERPOSTING_BUSIER,
+    TINY_SIZE,
+    PlantedIncident,
+    in_window,
+    plant,
+)
 from pulse.local.generator.vocabulary import (
     BROAD_TOPICS,
     CONTENT_TYPES,
@@ -56,6 +64,13 @@ class _Community:
     idea_factor: float = 1.0
     lurker_share: float = 0.7
     audience_size: int = 0  # what the platform says (community.upserted)
+    # planted incidents (GeneratorConfig.plant_incidents): windows [start ms, end ms)
+    loud: bool = False  # the brand's micro community where staff write ~90% of the posts
+    control: bool = False  # the tiny community of the planted control
+    crisis: tuple[int, int] | None = None
+    collapse: tuple[int, int] | None = None
+    overposting: tuple[int, int] | None = None
+    unanswered: tuple[int, int] | None = None
     # members, sorted by join time; the first `n_staff` are staff accounts
     n_staff: int = 0
     staff_roles: list[str] = field(default_factory=list)
@@ -123,9 +138,20 @@ class _World:
         self.span_ms = config.days * DAY_MS
         self.communities: list[_Community] = []
         self._next_member = 10_000
+        self.planted: list[PlantedIncident] = []
         self._plan_communities()
+        if config.plant_incidents:
+            self._plan_tiny_community()
         self._draw_members()
         self._calibrate()
+        if config.plant_incidents:
+            self.planted = plant(
+                self.communities,
+                self.start_ms,
+                config.days,
+                SPIKE_DAYS,
+                lambda c, d: self.post_rate * self.post_weight(c, d),
+            )
 
     # communities
 
@@ -187,8 +213,38 @@ class _World:
             own = [c for c in self.communities if c.brand_id == brand_id]
             loud = rng.choice([c for c in own if c.kind == "micro"])
             loud.brand_post_share, loud.brand_comment_share = 0.9, 0.5
+            loud.loud = True
             # The busiest community, so the spike is visible above the daily noise.
             max((c for c in own if c.kind == "broad"), key=lambda c: c.size).spike = True
+
+    def _plan_tiny_community(self) -> None:
+        """The planted control: a tiny micro community of the first brand (planting only)."""
+        rng = random.Random(f"tiny:{self.config.seed}")
+        brand_id = self.communities[0].brand_id
+        cid = f"{brand_id}.micro.tiny_circle"
+        community = _Community(
+            index=len(self.communities),
+            cid=cid,
+            key=cid.encode(),
+            brand_id=brand_id,
+            kind="micro",
+            name=f"{brand_id.replace('_', ' ').title()} Tiny Circle",
+            topic="tiny_circle",
+            visibility="private",
+            platform="discord",
+            size=TINY_SIZE,
+            p_engage=P_MICRO,
+            activity=1.0,
+            brand_post_share=rng.uniform(0.05, 0.25),
+            brand_comment_share=rng.uniform(0.03, 0.1),
+            p_positive=0.5,
+            p_negative=0.15,
+            lurker_share=0.5,
+            control=True,
+        )
+        community.content_cum = [1.0] * len(CONTENT_TYPES)  # text posts only
+        community.audience_size = _audience_size(self.config.seed, community)
+        self.communities.append(community)
 
     # members
 
@@ -329,6 +385,10 @@ class _World:
         factor = 0.8 if weekday >= 5 else 1.0
         if c.spike and d >= self.config.days - SPIKE_DAYS:
             factor *= 1.5  # people complain loudly
+        if c.crisis is not None and in_window(c.crisis, self.start_ms + d * DAY_MS):
+            factor *= CRISIS_BUSIER  # a planted crisis, as loud
+        if c.overposting is not None and in_window(c.overposting, self.start_ms + d * DAY_MS):
+            factor *= OVERPOSTING_BUSIER  # a planted spell: the brand posts on top
         return factor
 
     def post_weight(self, c: _Community, d: int) -> float:

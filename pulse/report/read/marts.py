@@ -170,14 +170,15 @@ def read_period(conn: Connection) -> tuple[date | None, date | None]:
 def read_weekly_engagement(conn: Connection) -> list[WeeklyEngagement]:
     """Each community's engagement rate per week, pooled over the week's shown days."""
     # sum(engagements) / sum(posts x members at the start of the day): each day weighs by its
-    # opportunities, so a quiet day cannot swing the week's rate.
+    # opportunities, so a quiet day cannot swing the week's rate. Only days that show both (a
+    # day after a suppressed one hides members_at_start), so both sums cover the same days.
     return [
         WeeklyEngagement(r[0], r[1], float(r[2]))
         for r in conn.execute(
             sql.SQL(
                 "select community_id, date_trunc('week', activity_date)::date, "
                 "sum(engagements)::float8 / sum(posts * members_at_start) "
-                "from {} where not is_suppressed "
+                "from {} where not is_suppressed and members_at_start is not null "
                 "group by 1, 2 having sum(posts * members_at_start) > 0 order by 1, 2"
             ).format(_mart("fct_community_daily"))
         )

@@ -64,6 +64,27 @@ create table if not exists quality.published_alerts (
     published_at timestamptz not null default now()
 );
 
+-- quality.published_incident_events: every community.incidents.v1 message sent (one per
+-- incident and lifecycle event, message_id a UUIDv5 of both), so a retried or re-run interval
+-- sends none twice; it also says which incidents a consumer was told are open, should the data
+-- stop supporting one (it is then resolved as withdrawn).
+create table if not exists quality.published_incident_events (
+    message_id uuid primary key,
+    incident_id uuid not null,
+    event text not null check (event in ('opened', 'escalated', 'resolved')),
+    alert_type text not null,
+    community_id text not null,
+    brand_id text,
+    idea_id text,
+    severity text not null,
+    metric text not null,
+    opened_at timestamptz not null,
+    run_id text not null,
+    published_at timestamptz not null default now()
+);
+create index if not exists published_incident_events_incident_idx
+    on quality.published_incident_events (incident_id);
+
 -- quality.dead_letter_replays: what each dead_letter_replay run did with each dead letter it
 -- looked at. A re-injected dead letter is also marked in raw.dead_letter_events.replayed_at,
 -- which is what keeps it from being replayed twice.
@@ -169,6 +190,7 @@ grant usage on schema quality to pulse_transform;
 grant select, insert, update on quality.pipeline_runs to pulse_transform;
 grant select, insert, update, delete on quality.build_watermarks to pulse_transform;
 grant select, insert on quality.published_alerts to pulse_transform;
+grant select, insert on quality.published_incident_events to pulse_transform;
 grant select on quality.dead_letter_replays, quality.member_erasures, quality.erasure_runs
     to pulse_transform;
 

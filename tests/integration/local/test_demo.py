@@ -1,23 +1,28 @@
-"""`pulse demo` at small scale: every step runs, and the headline figures it prints are what
-queries of the marts give, written here (plain rows, arithmetic in Python), never the demo's own
-`read_summary`."""
+"""`pulse demo` at small scale, run as a user runs it (a subprocess of the CLI): every step runs,
+the headline figures it prints are what queries of the marts give, written here (plain rows,
+arithmetic in Python), never the demo's own `read_summary`, and what the user sees (stdout and
+stderr) holds none of Airflow's own log lines."""
 
 from __future__ import annotations
 
-import io
+import json
 import math
+import os
 import re
 import statistics
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from rich.console import Console
 from support.pipeline import private_airflow, pulse_environment
 
-from pulse.local.demo import MARTS, RETENTION_WEEK, rate_ratio_interval, render, run_demo, wilson
+from pulse.local.demo import MARTS, RETENTION_WEEK, rate_ratio_interval, wilson
+from pulse.orchestration import airflow_environment
+from pulse.paths import DEFAULT_REPORT_PATH
 from pulse.settings import Settings
 
 Z_95 = 1.959963984540054
@@ -39,28 +44,91 @@ def test_rate_ratio_interval_is_the_marts_conditional_binomial_one() -> None:
 
 
 @pytest.mark.slow
-def test_demo_prints_the_figures_queries_of_the_marts_give(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_demo_prints_the_figures_queries_of_the_marts_give_and_no_airflow_log_lines(
+    settings: Settings, tmp_path: Path
 ) -> None:
-    private_airflow()
-    for name, value in pulse_environment(settings).items():
-        monkeypatch.setenv(name, value)
-    summary = run_demo(
-        settings,
-        Console(file=io.StringIO(), width=120),  # the progress, on stderr for `pulse demo`
-        events=8000,
-        days=35,  # five weeks: week-4 retention has cohorts to show
-        report_path=tmp_path / "report.html",
+    # The session's Airflow (migrated once) for the demo's run; the test's database and topics.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    environment.update(airflow_environment(private_airflow()))
+    environment.update(pulse_environment(settings))
+    environment["COLUMNS"] = "400"  # wide: no cell of the summary is wrapped
+    done = subprocess.run(
+        # five weeks: week-4 retention has cohorts to show
+        [sys.executable, "-m", "pulse.cli", "demo", "--events", "8000", "--days", "35"],
+        cwd=tmp_path,  # the report goes to reports/ under the working directory
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
     )
-    # What `pulse demo` prints on stdout (wide: no cell is wrapped).
-    printed = Console(file=io.StringIO(), record=True, width=400)
-    render(summary, printed)
-    text = printed.export_text()
-    assert summary.report_path is not None and summary.report_path.exists()
+    assert done.returncode == 0, f"{done.stderr[-4000:]}\n{done.stdout[-2000:]}"
+    assert_no_airflow_log_lines(done.stdout, done.stderr)
+    text = done.stdout
+    report = tmp_path / DEFAULT_REPORT_PATH
+    assert report.exists() and f"report: {DEFAULT_REPORT_PATH}" in text
     assert settings.pg_dsn is not None
     with psycopg.connect(settings.pg_dsn.get_secret_value()) as conn:
         expected = Marts(conn)
     assert_printed_matches(text, expected)
+
+
+# Airflow's own log lines, in the forms it writes them: its classic format
+# ("[2026-05-01T10:00:00.123+0000] {dagrun.py:123} INFO - ..."), the structured one of Airflow 3
+# ("2026-05-01T10:00:00Z [info     ] ... [airflow.models.dagrun]"), its logger names (dotted
+# module paths such as airflow.models.dagrun, alembic.runtime.migration), warnings raised in
+# its code and the start-up lines it logs before its logging is configured (plain messages).
+# `pulse run` and `pulse demo` keep all of it in a file (orchestration/airflow_log.py).
+AIRFLOW_LINE = re.compile(
+    r"^\[\d{4}-\d{2}-\d{2}[T ][^\]]*\] \{"
+    r"|\b(?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - "
+    r"|^\S+ \[(?:debug|info|warning|error|critical)\s*\] "
+    r"|(?<![\w./-])(?:airflow|alembic)\.[a-z_]+\.[a-z_]+"
+    r"|/airflow/[\w/]+\.py:\d+: \w*Warning"
+    r"|^Reading the config from \S*airflow\.cfg|^Configured default timezone "
+)
+
+
+def assert_no_airflow_log_lines(stdout: str, stderr: str) -> None:
+    """No line the user sees is one of Airflow's; a JSON log line (stderr off a terminal) comes
+    from a logger of this project."""
+    found = []
+    for line in [*stdout.splitlines(), *stderr.splitlines()]:
+        if AIRFLOW_LINE.search(line):
+            found.append(line)
+        elif line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            logger = str(record.get("logger", "")) if isinstance(record, dict) else ""
+            if logger.split(".")[0] in {"airflow", "alembic", "sqlalchemy", "airflow_sdk"}:
+                found.append(line)
+    assert not found, f"{len(found)} Airflow log lines in the demo's output, e.g.:\n" + "\n".join(
+        found[:10]
+    )
+
+
+def test_the_airflow_line_pattern_knows_airflows_formats() -> None:
+    airflow = [
+        "[2026-05-01T10:00:00.123+0000] {dagrun.py:123} INFO - Marking run successful",
+        "2026-05-01T10:00:00.123456Z [info     ] Filling up the DagBag [airflow.models.dagbag]",
+        "INFO  [alembic.runtime.migration] Running upgrade",
+        "/x/site-packages/airflow/configuration.py:858: FutureWarning: section/key renamed",
+        '{"level": "info", "logger": "airflow.task", "message": "x"}',
+        "Reading the config from /tmp/pulse-airflow-x/airflow.cfg",
+        "Configured default timezone UTC",
+    ]
+    ours = [
+        '{"time": "2026-05-01T10:00:00Z", "level": "info", "logger": '
+        '"pulse.orchestration.airflow", "message": "ingest is fresh: raw holds events up to x"}',
+        "run manual__2026 succeeded: logs in .pulse/logs/airflow/run-20260501T100000Z.log",
+        "──────── community_metrics (Airflow dag.test) ────────",
+    ]
+    for line in airflow:
+        with pytest.raises(AssertionError):
+            assert_no_airflow_log_lines(line, "")
+    assert_no_airflow_log_lines("\n".join(ours), "\n".join(ours))
 
 
 # -- what the marts say, queried here ------------------------------------------------------------
@@ -82,13 +150,21 @@ class Marts:
             "from quality.validation_results"
         )[0]
         self.mart_rows = {mart: rows(f"select count(*) from marts.{mart}")[0][0] for mart in MARTS}
-        self.alerts = dict(
-            rows("select alert_type, count(*) from quality.published_alerts group by 1")
-        )
+        # Incidents (what the demo shows instead of alerts), from the mart BI reads.
+        self.incidents = {
+            kind: (opened, still_open)
+            for kind, opened, still_open in rows(
+                "select alert_type, count(*), count(*) filter (where status = 'open') "
+                "from marts.fct_alert_incidents group by 1"
+            )
+        }
         brand_of = dict(rows("select community_id, brand_id from marts.dim_community"))
         self.brands = sorted(set(brand_of.values()))
-        self.alerts_by_brand = _count(
-            brand_of.get(c) for (c,) in rows("select community_id from quality.published_alerts")
+        self.open_incidents_by_brand = _count(
+            brand_of.get(c)
+            for (c,) in rows(
+                "select community_id from marts.fct_alert_incidents where status = 'open'"
+            )
         )
         self.lift_sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 4)
         for brand, *figures in rows(
@@ -143,7 +219,7 @@ class Marts:
             f"ret wk{RETENTION_WEEK}": retained / cohort if cohort else None,
             "voice": voiced / items if items else None,
             "resp.": statistics.median(hours) if hours else None,
-            "alerts": self.alerts_by_brand.get(brand, 0),
+            "open inc.": self.open_incidents_by_brand.get(brand, 0),
         }
 
 
@@ -223,8 +299,14 @@ def assert_printed_matches(text: str, marts: Marts) -> None:
     assert passed > 0 and failed == 0
     assert counts(ingest["marts rows"]) == marts.mart_rows
     assert all(marts.mart_rows.values()), marts.mart_rows
-    assert counts(ingest["alerts raised"]) == marts.alerts
-    assert marts.alerts, "the generated communities raise alerts"
+    incidents = {
+        kind: (int(opened), int(still_open))
+        for kind, opened, still_open in re.findall(
+            r"(\w+) (\d+) \((\d+) open\)", ingest["incidents opened"]
+        )
+    }
+    assert incidents == marts.incidents
+    assert marts.incidents, "the generated communities open incidents"
 
     header, *rows = table(text, BRAND_TITLE)
     retention = f"ret wk{RETENTION_WEEK}"
@@ -236,7 +318,7 @@ def assert_printed_matches(text: str, marts: Marts) -> None:
         retention,
         "voice",
         "resp.",
-        "alerts",
+        "open inc.",
     ]
     shown = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     assert sorted(shown) == marts.brands
@@ -253,7 +335,7 @@ def assert_printed_matches(text: str, marts: Marts) -> None:
         for name in ("micro share", retention, "voice"):
             assert_shown(cells[name], want[name], scale=100, suffix="%")
         assert_shown(cells["resp."], want["resp."], suffix=" h")
-        assert int(cells["alerts"]) == want["alerts"]
+        assert int(cells["open inc."]) == want["open inc."]
     for name in ("lift", retention, "voice", "resp."):  # no column is "-" everywhere
         assert any(marts.brand_row(b)[name] is not None for b in marts.brands), name
 

@@ -93,6 +93,25 @@ members_at_week_start as (
 
 ),
 
+-- Each community's active members that week: a side is shown only when each of its
+-- communities' weeks could be (fct_community_health), since the side's totals minus the
+-- communities shown would otherwise give a small week's figures away. A week with nobody active
+-- adds nothing to any figure of the side, so it hides nothing.
+community_week_active as (
+
+    select
+        community_weeks.community_id,
+        community_weeks.week_start,
+        count(distinct member_days.member_key) as active_members
+    from {{ ref('int_member_days_aggregated') }} as member_days
+    inner join community_weeks
+        on member_days.community_id = community_weeks.community_id
+        and member_days.activity_date >= community_weeks.week_start
+        and member_days.activity_date < community_weeks.week_start + 7
+    group by community_weeks.community_id, community_weeks.week_start
+
+),
+
 -- A member active in two of the brand's micro communities is one active member of that side.
 side_active_members as (
 
@@ -117,6 +136,8 @@ sides as (
         community_weeks.week_start,
         community_weeks.community_kind,
         count(*) as communities,
+        bool_or(community_week_active.active_members < {{ min_group_size() }})
+            as has_small_community,
         sum(coalesce(weekly_posts.posts, 0)) as posts,
         sum(coalesce(weekly_posts.engagements, 0)) as engagements,
         sum(coalesce(weekly_posts.posts, 0) * coalesce(members_at_week_start.members, 0))
@@ -128,6 +149,9 @@ sides as (
     left join members_at_week_start
         on community_weeks.community_id = members_at_week_start.community_id
         and community_weeks.week_start = members_at_week_start.week_start
+    left join community_week_active
+        on community_weeks.community_id = community_week_active.community_id
+        and community_weeks.week_start = community_week_active.week_start
     group by community_weeks.brand_id, community_weeks.week_start, community_weeks.community_kind
 
 ),
@@ -137,7 +161,8 @@ sides_screened as (
     select
         sides.*,
         coalesce(side_active_members.active_members, 0) as active_members,
-        coalesce(side_active_members.active_members, 0) < {{ min_group_size() }} as is_suppressed
+        coalesce(side_active_members.active_members, 0) < {{ min_group_size() }}
+        or coalesce(sides.has_small_community, false) as is_suppressed
     from sides
     left join side_active_members
         on sides.brand_id = side_active_members.brand_id

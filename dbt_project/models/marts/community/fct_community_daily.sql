@@ -1,6 +1,7 @@
 -- One row per community per day, rebuilt in full on every run: it joins the three day tables,
 -- which are incremental (each rebuilds only the days a run reopens), so this costs what the
--- community-days are, never what raw holds.
+-- community-days are, never what raw holds. Suppression (macros/suppression.sql) looks at a
+-- day's week and neighbours: rebuilt in full, it always sees them as they are now.
 
 with
 
@@ -28,12 +29,17 @@ content as (
 
 ),
 
+{{ suppressed_community_days('spine', 'activity') }}
+
 days_to_build as (
 
     select
         community_id,
-        activity_date
-    from spine
+        activity_date,
+        is_suppressed,
+        hides_start,
+        hides_total
+    from suppressed_days
 
 ),
 
@@ -42,7 +48,13 @@ measured as (
     select
         days_to_build.community_id,
         days_to_build.activity_date,
-        coalesce(activity.active_members, 0) < {{ min_group_size() }} as is_suppressed,
+        days_to_build.is_suppressed,
+        -- membership figures a small neighbouring day hides (see suppressed_community_days)
+        days_to_build.is_suppressed or days_to_build.hides_start as hides_start,
+        days_to_build.is_suppressed or days_to_build.hides_total as hides_total,
+        days_to_build.is_suppressed
+        or days_to_build.hides_start
+        or days_to_build.hides_total as hides_new,
         membership.members_total,
         membership.members_new,
         membership.members_new_observed,
@@ -86,15 +98,17 @@ final as (
         -- dimensions
         is_suppressed::boolean as is_suppressed,
 
-        -- measures (member-derived: null when the day has too few active members)
-        {{ unless_suppressed('members_total') }}::integer as members_total,
-        {{ unless_suppressed('members_new') }}::integer as members_new,
-        {{ unless_suppressed('members_new_observed') }}::integer as members_new_observed,
+        -- measures (member-derived: null when the day is suppressed; the membership figures
+        -- also when a neighbouring day is, WAU and MAU only when their own window is small)
+        {{ unless_suppressed('members_total', 'hides_total') }}::integer as members_total,
+        {{ unless_suppressed('members_new', 'hides_new') }}::integer as members_new,
+        {{ unless_suppressed('members_new_observed', 'hides_new') }}::integer
+            as members_new_observed,
         {{ unless_suppressed('members_left') }}::integer as members_left,
-        {{ unless_suppressed('members_at_start') }}::integer as members_at_start,
+        {{ unless_suppressed('members_at_start', 'hides_start') }}::integer as members_at_start,
         {{ unless_suppressed('active_members') }}::integer as active_members,
-        {{ unless_suppressed('wau') }}::integer as wau,
-        {{ unless_suppressed('mau') }}::integer as mau,
+        (case when wau >= {{ min_group_size() }} then wau end)::integer as wau,
+        (case when mau >= {{ min_group_size() }} then mau end)::integer as mau,
         {{ unless_suppressed(ratio('active_members', 'mau', 4)) }}::numeric(12, 4) as stickiness,
         {{ unless_suppressed('posts') }}::integer as posts,
         {{ unless_suppressed('comments') }}::integer as comments,
@@ -108,8 +122,9 @@ final as (
         {{ unless_suppressed('engagements') }}::integer as engagements,
         {{ unless_suppressed(ratio('engagements', 'posts', 4)) }}::numeric(12, 4)
             as engagements_per_post,
+        -- It carries members_at_start: hidden with it.
         {{ unless_suppressed(
-            ratio('engagements', 'posts * members_at_start', 6)
+            ratio('engagements', 'posts * members_at_start', 6), 'hides_start'
         ) }}::numeric(14, 6) as engagement_rate,
         {{ unless_suppressed('avg_sentiment') }}::numeric(12, 4) as avg_sentiment,
         {{ unless_suppressed(ratio('negative_items', 'scored_items', 4)) }}::numeric(12, 4)

@@ -60,7 +60,7 @@ member_days as (
 ),
 
 -- The memberships that can hold a member at the end of a rebuilt week (open, or ended on or
--- after the first rebuilt week's end), and the first memberships started in a rebuilt week.
+-- after the first rebuilt week's end).
 memberships as (
 
     select memberships.*
@@ -70,9 +70,23 @@ memberships as (
     where
         memberships.ended_on is null
         or memberships.ended_on >= reopened.reopen_week + 7
-        or (memberships.membership_number = 1 and memberships.started_on >= reopened.reopen_week)
 
 ),
+
+-- Every first membership of the communities rebuilt: a week's newcomers are its join-week
+-- cohort (fct_member_retention's), hidden with it (macros/suppression.sql), which depends on
+-- the community's other cohorts too.
+first_memberships as (
+
+    select memberships.*
+    from {{ ref('int_memberships_observed') }} as memberships
+    inner join reopened
+        on memberships.community_id = reopened.community_id
+    where memberships.membership_number = 1
+
+),
+
+{{ cohorts_hidden('first_memberships') }}
 
 member_weeks as (
 
@@ -84,19 +98,6 @@ member_weeks as (
         sum(contributions) as contributions
     from member_days
     group by community_id, member_key, activity_week
-
-),
-
--- A member's first membership is their first join (or first sighting): they are a newcomer in
--- its week.
-first_joins as (
-
-    select
-        community_id,
-        member_key,
-        date_trunc('week', started_on::timestamp)::date as first_join_week
-    from memberships
-    where membership_number = 1
 
 ),
 
@@ -163,20 +164,6 @@ levels as (
 
 ),
 
-newcomers as (
-
-    select
-        first_joins.community_id,
-        first_joins.first_join_week as week_start,
-        count(*) as newcomers
-    from first_joins
-    inner join reopened
-        on first_joins.community_id = reopened.community_id
-    where first_joins.first_join_week >= reopened.reopen_week
-    group by first_joins.community_id, first_joins.first_join_week
-
-),
-
 week_end_members as (
 
     select
@@ -199,8 +186,12 @@ measured as (
         community_weeks.community_id,
         community_weeks.week_start,
         coalesce(levels.active_members, 0) < {{ min_group_size() }} as is_suppressed,
+        coalesce(levels.active_members, 0) < {{ min_group_size() }}
+        or coalesce(cohorts_hidden.is_hidden, false) as newcomers_hidden,
         coalesce(levels.active_members, 0) as active_members,
-        coalesce(newcomers.newcomers, 0) as newcomers,
+        -- A member's first membership is their first join (or first sighting): they are a
+        -- newcomer in its week.
+        coalesce(cohorts_hidden.cohort_members, 0) as newcomers,
         coalesce(week_end_members.members, 0) as members_at_week_end,
         coalesce(week_end_members.inactive_members, 0) as inactive_members,
         coalesce(levels.casual_members, 0) as casual_members,
@@ -213,9 +204,9 @@ measured as (
     left join levels
         on community_weeks.community_id = levels.community_id
         and community_weeks.week_start = levels.week_start
-    left join newcomers
-        on community_weeks.community_id = newcomers.community_id
-        and community_weeks.week_start = newcomers.week_start
+    left join cohorts_hidden
+        on community_weeks.community_id = cohorts_hidden.community_id
+        and community_weeks.week_start = cohorts_hidden.cohort_week
     left join week_end_members
         on community_weeks.community_id = week_end_members.community_id
         and community_weeks.week_start = week_end_members.week_start
@@ -237,7 +228,7 @@ rebuilt as (
 
         -- measures (null when the week has too few active members)
         {{ unless_suppressed('active_members') }}::integer as active_members,
-        {{ unless_suppressed('newcomers') }}::integer as newcomers,
+        {{ unless_suppressed('newcomers', 'newcomers_hidden') }}::integer as newcomers,
         {{ unless_suppressed('members_at_week_end') }}::integer as members_at_week_end,
         {{ unless_suppressed('inactive_members') }}::integer as inactive_members,
         {{ unless_suppressed('casual_members') }}::integer as casual_members,
@@ -255,14 +246,40 @@ rebuilt as (
 
 {% if pulse_incremental() %}
 
--- The base build's rows of weeks not rebuilt, while the calendar still has them.
+-- The base build's rows of weeks not rebuilt, while the calendar still has them. In a
+-- community rebuilt from a later week, a cohort may be hidden or shown now because of its new
+-- members: the newcomers of those rows are those of cohorts_hidden (sizes of weeks not rebuilt
+-- did not change).
 kept as (
 
-    select base.*
+    select
+        base.community_id,
+        base.week_start,
+        base.is_suppressed,
+        base.active_members,
+        (case
+            when rebuilt_community.community_id is null then base.newcomers
+            when not base.is_suppressed and not coalesce(cohorts_hidden.is_hidden, false)
+                then coalesce(cohorts_hidden.cohort_members, 0)
+        end)::integer as newcomers,
+        base.members_at_week_end,
+        base.inactive_members,
+        base.casual_members,
+        base.regular_members,
+        base.core_members,
+        base.contributors,
+        base.contributions,
+        base.contributors_for_half,
+        base.contributor_concentration_share
     from {{ base_build_relation() }} as base
     left join reopened
         on base.community_id = reopened.community_id
         and base.week_start >= reopened.reopen_week
+    left join reopened as rebuilt_community
+        on base.community_id = rebuilt_community.community_id
+    left join cohorts_hidden
+        on base.community_id = cohorts_hidden.community_id
+        and base.week_start = cohorts_hidden.cohort_week
     where
         reopened.community_id is null
         and exists (

@@ -3,7 +3,9 @@
 -- build's rows: a community's rows of weeks from the week before its reopen_from on
 -- (int_communities_reopened) are rebuilt (a cohort that can change at all, its first members
 -- being new, starts no earlier, so all its rows are among them); the cohorts' sizes come from
--- the community's first memberships, their activity and membership from those weeks only.
+-- the community's first memberships, their activity and membership from those weeks only. A
+-- cohort whose suppression moved with the new members (macros/suppression.sql: the cohort next
+-- to the earliest small one is hidden too) is rebuilt whole, from its own week.
 
 with
 
@@ -22,7 +24,7 @@ last_week as (
 
 {% if pulse_incremental() %}
 
-reopened as (
+reopened_from as (
 
     select
         community_id,
@@ -33,13 +35,83 @@ reopened as (
 
 {% else %}
 
-reopened as (
+reopened_from as (
 
     select
         community_id,
         min(activity_week) as reopen_week
     from spine
     group by community_id
+
+),
+
+{% endif %}
+
+-- The first memberships of the communities rebuilt: which cohorts are hidden depends on all of
+-- a community's cohorts (macros/suppression.sql).
+first_memberships as (
+
+    select memberships.*
+    from {{ ref('int_memberships_observed') }} as memberships
+    inner join reopened_from
+        on memberships.community_id = reopened_from.community_id
+    where memberships.membership_number = 1
+
+),
+
+{{ cohorts_hidden('first_memberships') }}
+
+{% if pulse_incremental() %}
+
+-- A cohort hidden in the base build (rows suppressed in weeks that fct_community_health showed)
+-- and not now, or the reverse, has all its rows rebuilt: the community is rebuilt from its
+-- week, not only from the week before reopen_from.
+base_cohorts as (
+
+    select
+        base.community_id,
+        base.cohort_week,
+        bool_or(base.is_suppressed and not base_health.is_suppressed) as was_hidden
+    from {{ base_build_relation() }} as base
+    inner join reopened_from
+        on base.community_id = reopened_from.community_id
+    inner join {{ base_build_mart('fct_community_health') }} as base_health
+        on base.community_id = base_health.community_id
+        and base.week_start = base_health.week_start
+    group by base.community_id, base.cohort_week
+
+),
+
+cohorts_moved as (
+
+    select
+        cohorts_hidden.community_id,
+        min(cohorts_hidden.cohort_week) as moved_week
+    from cohorts_hidden
+    inner join base_cohorts
+        on cohorts_hidden.community_id = base_cohorts.community_id
+        and cohorts_hidden.cohort_week = base_cohorts.cohort_week
+    where cohorts_hidden.is_hidden <> base_cohorts.was_hidden
+    group by cohorts_hidden.community_id
+
+),
+
+reopened as (
+
+    select
+        reopened_from.community_id,
+        least(reopened_from.reopen_week, cohorts_moved.moved_week) as reopen_week
+    from reopened_from
+    left join cohorts_moved
+        on reopened_from.community_id = cohorts_moved.community_id
+
+),
+
+{% else %}
+
+reopened as (
+
+    select * from reopened_from
 
 ),
 
@@ -125,6 +197,20 @@ active_weeks as (
 
 ),
 
+-- The community's active members in each rebuilt week: the cohorts' retained members add up to
+-- them (and their still members to the members at the week's end), which fct_community_health
+-- hides in a week with too few; so the cohorts show nothing that week either.
+week_active as (
+
+    select
+        community_id,
+        activity_week as week_start,
+        count(*) as active_members
+    from active_weeks
+    group by community_id, activity_week
+
+),
+
 retained as (
 
     select
@@ -197,8 +283,15 @@ cohorts as (
         cohort_weeks.cohort_members,
         coalesce(retained.active_members, 0) as active_members,
         coalesce(still_members.still_members, 0) as still_members,
-        cohort_weeks.cohort_members < {{ min_group_size() }} as is_suppressed
+        coalesce(cohorts_hidden.is_hidden, true)
+        or coalesce(week_active.active_members, 0) < {{ min_group_size() }} as is_suppressed
     from cohort_weeks
+    left join cohorts_hidden
+        on cohort_weeks.community_id = cohorts_hidden.community_id
+        and cohort_weeks.cohort_week = cohorts_hidden.cohort_week
+    left join week_active
+        on cohort_weeks.community_id = week_active.community_id
+        and cohort_weeks.week_start = week_active.week_start
     left join retained
         on cohort_weeks.community_id = retained.community_id
         and cohort_weeks.cohort_week = retained.cohort_week

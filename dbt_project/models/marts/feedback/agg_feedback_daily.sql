@@ -1,6 +1,6 @@
 -- One row per feedback portal per day, rebuilt in full on every run from two incremental day
 -- tables (feedback activity, active members): a projection, as cheap as the portal-days are
--- many.
+-- many. Days are suppressed exactly as in fct_community_daily (macros/suppression.sql).
 
 with
 
@@ -28,6 +28,38 @@ activity as (
 
 ),
 
+memberships as (
+
+    select * from {{ ref('int_memberships_observed') }}
+
+),
+
+{{ suppressed_community_days('spine', 'activity') }}
+
+{{ idea_votes_hidden('ideas') }}
+
+-- Whether fct_feedback_ideas shows its ideas' sentiment: when the community has ever had the
+-- minimum group size of active members (ever active = ever a member, see dim_community).
+community_active as (
+
+    select
+        community_id,
+        count(distinct member_key) < {{ min_group_size() }} as ideas_suppressed
+    from memberships
+    group by community_id
+
+),
+
+portals_votes_hidden as (
+
+    select
+        community_id,
+        bool_or(portal_votes_hidden) as portal_votes_hidden
+    from idea_votes_hidden
+    group by community_id
+
+),
+
 -- Feedback portals only: communities where at least one idea was submitted.
 portal_days as (
 
@@ -44,8 +76,11 @@ measured as (
     select
         portal_days.community_id,
         portal_days.activity_date,
-        coalesce(activity.active_members, 0) < {{ min_group_size() }} as is_suppressed,
-        coalesce(activity.active_members, 0) as active_members,
+        suppressed_days.is_suppressed,
+        suppressed_days.is_suppressed
+        or coalesce(portals_votes_hidden.portal_votes_hidden, false) as votes_hidden,
+        coalesce(community_active.ideas_suppressed, true) as ideas_suppressed,
+        suppressed_days.active_members,
         coalesce(feedback.ideas_submitted, 0) as ideas_submitted,
         coalesce(feedback.votes, 0) as votes,
         coalesce(feedback.votes_up, 0) as votes_up,
@@ -56,9 +91,13 @@ measured as (
         feedback.median_response_hours,
         feedback.avg_sentiment
     from portal_days
-    left join activity
-        on portal_days.community_id = activity.community_id
-        and portal_days.activity_date = activity.activity_date
+    inner join suppressed_days
+        on portal_days.community_id = suppressed_days.community_id
+        and portal_days.activity_date = suppressed_days.activity_date
+    left join portals_votes_hidden
+        on portal_days.community_id = portals_votes_hidden.community_id
+    left join community_active
+        on portal_days.community_id = community_active.community_id
     left join feedback
         on portal_days.community_id = feedback.community_id
         and portal_days.activity_date = feedback.activity_date
@@ -75,12 +114,14 @@ final as (
         -- dimensions
         is_suppressed::boolean as is_suppressed,
 
-        -- measures (null when the day has too few active members)
+        -- measures (the day's members: null when the day is suppressed; votes also when they
+        -- add up to a single idea's; the ideas' own figures as fct_feedback_ideas shows them)
         {{ unless_suppressed('active_members') }}::integer as active_members,
-        {{ unless_suppressed('ideas_submitted') }}::integer as ideas_submitted,
-        {{ unless_suppressed('votes') }}::integer as votes,
-        {{ unless_suppressed('votes_up') }}::integer as votes_up,
-        {{ unless_suppressed('votes_down') }}::integer as votes_down,
+        -- fct_feedback_ideas lists every idea with its submission time: not hidden by day.
+        ideas_submitted::integer as ideas_submitted,
+        {{ unless_suppressed('votes', 'votes_hidden') }}::integer as votes,
+        {{ unless_suppressed('votes_up', 'votes_hidden') }}::integer as votes_up,
+        {{ unless_suppressed('votes_down', 'votes_hidden') }}::integer as votes_down,
         {{ unless_suppressed('ideas_accepted') }}::integer as ideas_accepted,
         {{ unless_suppressed('ideas_implemented') }}::integer as ideas_implemented,
         {{ unless_suppressed('ideas_declined') }}::integer as ideas_declined,
@@ -88,9 +129,12 @@ final as (
         {{ unless_suppressed(
             ratio('ideas_accepted', 'ideas_accepted + ideas_declined', 4)
         ) }}::numeric(12, 4) as acceptance_rate,
-        {{ unless_suppressed('round(median_response_hours::numeric, 2)') }}::numeric(14, 2)
-            as median_response_hours,
-        {{ unless_suppressed('round(avg_sentiment::numeric, 4)') }}::numeric(12, 4) as avg_sentiment
+        -- The brand's response times are shown idea by idea in fct_feedback_ideas.
+        round(median_response_hours::numeric, 2)::numeric(14, 2) as median_response_hours,
+        -- The ideas' sentiment, shown where fct_feedback_ideas shows it.
+        {{ unless_suppressed(
+            'round(avg_sentiment::numeric, 4)', 'ideas_suppressed'
+        ) }}::numeric(12, 4) as avg_sentiment
 
     from measured
 

@@ -28,15 +28,23 @@ community_active as (
 
 ),
 
+-- An idea's votes are its voters' own: too few voters, no vote counts (macros/suppression.sql).
+{{ idea_votes_hidden('ideas') }}
+
 measured as (
 
     select
         ideas.*,
         coalesce(community_active.active_members_all_time, 0) < {{ min_group_size() }}
-            as is_suppressed
+            as is_suppressed,
+        coalesce(community_active.active_members_all_time, 0) < {{ min_group_size() }}
+        or idea_votes_hidden.votes_hidden as votes_hidden
     from ideas
     left join community_active
         on ideas.community_id = community_active.community_id
+    inner join idea_votes_hidden
+        on ideas.community_id = idea_votes_hidden.community_id
+        and ideas.idea_id = idea_votes_hidden.idea_id
 
 ),
 
@@ -54,16 +62,18 @@ final as (
         decision_status::text as decision_status,
         is_suppressed::boolean as is_suppressed,
 
-        -- measures (member-derived ones are null in a suppressed community)
-        {{ unless_suppressed('votes_up') }}::integer as votes_up,
-        {{ unless_suppressed('votes_down') }}::integer as votes_down,
-        {{ unless_suppressed('votes_up - votes_down') }}::integer as votes_net,
-        {{ unless_suppressed('voters') }}::integer as voters,
+        -- measures (member-derived ones are null in a suppressed community; the votes also
+        -- when the idea has too few voters)
+        {{ unless_suppressed('votes_up', 'votes_hidden') }}::integer as votes_up,
+        {{ unless_suppressed('votes_down', 'votes_hidden') }}::integer as votes_down,
+        {{ unless_suppressed('votes_up - votes_down', 'votes_hidden') }}::integer as votes_net,
+        {{ unless_suppressed('voters', 'votes_hidden') }}::integer as voters,
         {{ unless_suppressed('comments') }}::integer as comments,
         -- Lower bound of the 95% Wilson interval of the up-vote share: few votes rank below
         -- many votes of the same share, so one lucky up vote does not top the list.
         {{ unless_suppressed(
-            'coalesce(' ~ wilson_bound('votes_up', 'votes_up + votes_down', 'lower', scale=4) ~ ', 0)'
+            'coalesce(' ~ wilson_bound('votes_up', 'votes_up + votes_down', 'lower', scale=4) ~ ', 0)',
+            'votes_hidden'
         ) }}::numeric(12, 4) as popularity_score,
         {{ unless_suppressed('round(sentiment::numeric, 4)') }}::numeric(12, 4) as sentiment,
         round(
