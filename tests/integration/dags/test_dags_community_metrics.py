@@ -377,7 +377,7 @@ def test_the_schedule_is_a_setting_and_runs_never_pile_up(
     private_airflow()
     monkeypatch.setenv("PULSE_PIPELINE_SCHEDULE", "*/5 * * * *")
     dag = orchestration.load_dag("community_metrics")
-    assert dag.timetable.summary == "*/5 * * * *"
+    assert dag.timetable.expression == "*/5 * * * *"
     # One run at a time and no catchup: a slow run delays the next one, which then catches up
     # everything that arrived (it reads by arrival, not by its interval).
     assert dag.max_active_runs == 1 and dag.catchup is False

@@ -43,9 +43,7 @@ def _event(
     event_type: str, at: datetime, community: str, member: str | None, **payload: Any
 ) -> bytes:
     event: dict[str, Any] = {
-        "event_id": str(
-            uuid.uuid5(uuid.NAMESPACE_URL, f"{community}/{event_type}/{at}/{member}")
-        ),
+        "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{community}/{event_type}/{at}/{member}")),
         "event_type": event_type,
         "schema_version": 1,
         "occurred_at": at.isoformat(),
