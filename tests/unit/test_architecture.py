@@ -112,13 +112,14 @@ def test_dag_files_import_only_the_orchestration_entry_points() -> None:
 
 
 def test_no_file_refers_to_documents_outside_the_repository() -> None:
-    pattern = re.compile(r"DESIGN\.md|ENV-NOTES|ENV_NOTES")
+    # The names are assembled from parts so that this file does not cite them itself.
+    outside = ("DESIGN" + r"\.md", "ENV" + "-NOTES", "ENV" + "_NOTES")
+    pattern = re.compile("|".join(outside))
     offending = [
         path
         for path in tracked_files()
         if (REPO_ROOT / path).is_file()
         and pattern.search((REPO_ROOT / path).read_text(errors="ignore"))
-        and path != "tests/unit/test_architecture.py"
     ]
     assert offending == []
 
