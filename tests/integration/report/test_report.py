@@ -198,7 +198,7 @@ def publish_fixture_marts(dsn: str) -> None:
     contracts = mart_contracts()
     rows = fixture_rows()
     with psycopg.connect(dsn) as conn:
-        conn.execute("set role pulse_transform")  # as dbt and the promote step do
+        conn.execute("set role pulse_transform")  # as dbt does
         conn.execute(sql.SQL("create schema {}").format(sql.Identifier(BUILD)))
         for mart, columns in contracts.items():
             conn.execute(
@@ -219,6 +219,8 @@ def publish_fixture_marts(dsn: str) -> None:
                     ),
                     list(row.values()),
                 )
+        conn.execute("set role pulse_owner")  # only the owner may create views in marts
+        for mart in contracts:
             view = sql.Identifier("marts", mart)
             conn.execute(
                 sql.SQL("create view {} as select * from {}").format(
