@@ -2,8 +2,9 @@
 
 Nothing here does I/O at import time. Configuration comes from the environment only:
 `PULSE_*` variables (pulse.settings) and, when defined, the Airflow connections
-`pulse_warehouse` (a Postgres connection, e.g. `AIRFLOW_CONN_PULSE_WAREHOUSE`) and `pulse_kafka`
-(host:port, or `bootstrap_servers` in its extra), which then win over PULSE_PG_DSN and
+`pulse_warehouse` (a Postgres connection, e.g. `AIRFLOW_CONN_PULSE_WAREHOUSE`),
+`pulse_warehouse_owner` (the login that promotes and erases) and `pulse_kafka` (host:port, or
+`bootstrap_servers` in its extra), which then win over PULSE_PG_DSN, PULSE_OWNER_PG_DSN and
 PULSE_KAFKA_BOOTSTRAP. Nothing secret is written in code.
 """
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 OWNER = "community-pulse"
 WAREHOUSE_CONN_ID = "pulse_warehouse"
+WAREHOUSE_OWNER_CONN_ID = "pulse_warehouse_owner"
 KAFKA_CONN_ID = "pulse_kafka"
 # Schedules start here; with catchup off only the latest interval runs when a DAG is enabled.
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -51,7 +53,9 @@ def parse_time_settings() -> Settings:
 def pulse_settings() -> Settings:
     """The task's settings: PULSE_* variables, with the Airflow connections applied."""
     return orchestration.task_settings(
-        warehouse=_connection(WAREHOUSE_CONN_ID), kafka=_connection(KAFKA_CONN_ID)
+        warehouse=_connection(WAREHOUSE_CONN_ID),
+        kafka=_connection(KAFKA_CONN_ID),
+        warehouse_owner=_connection(WAREHOUSE_OWNER_CONN_ID),
     )
 
 

@@ -48,6 +48,13 @@ def warehouse_dsn(settings: Settings) -> str:
     return LocalStack(settings.state_dir).require_info().pg_dsn
 
 
+def owner_dsn(settings: Settings) -> str:
+    """PULSE_OWNER_PG_DSN (the login that promotes and erases), else warehouse_dsn's."""
+    if settings.owner_pg_dsn is not None:
+        return settings.owner_pg_dsn.get_secret_value()
+    return warehouse_dsn(settings)
+
+
 def kafka_bootstrap(settings: Settings) -> str:
     """PULSE_KAFKA_BOOTSTRAP, else the embedded broker's."""
     if settings.kafka_bootstrap is not None:

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL connection string of the warehouse. Unset: the embedded server.",
     )
+    owner_pg_dsn: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Connection string of the login that changes what BI sees: promotes builds into "
+            "`marts` and applies member erasures (role pulse_owner). Unset: PULSE_PG_DSN's login "
+            "acts as pulse_owner, which it may only if it is a member (a superuser is)."
+        ),
+    )
     state_dir: Path = Field(
         default=Path(".pulse"),
         description="Folder of the embedded stack (data, logs, ports).",

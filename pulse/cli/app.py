@@ -22,6 +22,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+bi_app = typer.Typer(
+    help="Who sees which brand in marts (per-brand roles; pulse_bi sees every brand).",
+    no_args_is_help=True,
+)
+app.add_typer(bi_app, name="bi")
 
 # Off a terminal, never wrap at 80 columns: a line is one line in a log.
 console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())

@@ -70,9 +70,9 @@ def erase() -> None:
     from datetime import UTC, datetime
 
     from pulse.maintenance.erasure import apply_erasures, require_erased
-    from pulse.runtime import warehouse_dsn
+    from pulse.runtime import owner_dsn
 
-    dsn = warehouse_dsn(load_settings())
+    dsn = owner_dsn(load_settings())
     report = apply_erasures(dsn, run_id=f"cli__{datetime.now(UTC).isoformat()}")
     require_erased(dsn)
     deleted = sum(report.rows_deleted.values())

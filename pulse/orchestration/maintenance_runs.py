@@ -10,7 +10,7 @@ from typing import Any
 
 from pulse.maintenance.erasure import apply_erasures, require_erased
 from pulse.maintenance.replay import replay_dead_letters
-from pulse.runtime import resolve_endpoints, warehouse_dsn
+from pulse.runtime import owner_dsn, resolve_endpoints
 from pulse.settings import Settings
 from pulse.timestamps import parse_moment
 
@@ -37,12 +37,12 @@ def replay(settings: Settings, *, run_id: str, params: Mapping[str, Any]) -> dic
 
 def erase(settings: Settings, *, run_id: str) -> dict[str, Any]:
     """Apply every pending `member.erased` request to the whole warehouse."""
-    return apply_erasures(warehouse_dsn(settings), run_id=run_id).as_dict()
+    return apply_erasures(owner_dsn(settings), run_id=run_id).as_dict()
 
 
 def verify_erased(settings: Settings) -> None:
     """Raise when a row of an erased member is still anywhere in the warehouse."""
-    require_erased(warehouse_dsn(settings))
+    require_erased(owner_dsn(settings))
 
 
 def _moment(value: str | None, name: str) -> Any:

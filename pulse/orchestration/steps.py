@@ -48,7 +48,7 @@ from pulse.publishing.incidents import publish_incidents
 from pulse.publishing.promote import PromoteRefused, promote
 from pulse.publishing.publish import publish_interval
 from pulse.quality import GateFailed, GateSettings, run_marts_gate, run_raw_gate
-from pulse.runtime import kafka_bootstrap, warehouse_dsn
+from pulse.runtime import kafka_bootstrap, owner_dsn, warehouse_dsn
 from pulse.settings import Settings
 from pulse.warehouse.locks import rebuild_lock
 from pulse.warehouse.names import MARTS
@@ -214,7 +214,9 @@ def dbt_build(settings: Settings, run: RunContext) -> dict[str, Any]:
             )
         # Erasures first: their rows leave raw and every table now, and raw's deletion log
         # keeps (anonymously) what they changed, which this build then reopens.
-        step.details["erasure_before"] = apply_erasures(dsn, run_id=run.run_id).as_dict()
+        step.details["erasure_before"] = apply_erasures(
+            owner_dsn(settings), run_id=run.run_id
+        ).as_dict()
         plan = with_deletions(dsn, _plan_of(dsn, settings, run))
         step.columns.update(plan.columns())
         with tempfile.TemporaryDirectory(prefix="pulse-dbt-") as scratch:
@@ -248,7 +250,7 @@ def dbt_build(settings: Settings, run: RunContext) -> dict[str, Any]:
         # The privacy contract: after the next run no row anywhere carries an erased member's key.
         # Erasures that arrived during the build are applied now rather than at the daily
         # member_erasure run (the next build reopens what they changed).
-        step.details["erasure"] = apply_erasures(dsn, run_id=run.run_id).as_dict()
+        step.details["erasure"] = apply_erasures(owner_dsn(settings), run_id=run.run_id).as_dict()
     return {"build_schema": build, "mart_rows": step.columns["mart_rows"]}
 
 
@@ -304,7 +306,7 @@ def promote_build(settings: Settings, run: RunContext, build_schema: str) -> dic
     dsn = warehouse_dsn(settings)
     with RecordedStep(dsn, run, "promote") as step:
         promotion = promote(
-            dsn,
+            owner_dsn(settings),
             run_id=run.run_id,
             build_schema=build_schema,
             keep_builds=settings.keep_builds,

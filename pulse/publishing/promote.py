@@ -7,7 +7,8 @@ never reaches `promote`, and `promote` itself refuses a build whose last marts g
 so `marts` stays exactly as it was.
 
 The views belong to pulse_owner (the one role that may change marts), so `pulse_bi` needs SELECT
-on the views only: it never gets access to build schemas, raw, or quality.
+on the views only: it never gets access to build schemas, raw, or quality. Each view filters its
+rows by brand for the per-brand roles (pulse.publishing.mart_views).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import psycopg
 from psycopg import sql
 
 from pulse.errors import PulseError
+from pulse.publishing.mart_views import replace_mart_view
 from pulse.quality.schemas import check_schema_name
 from pulse.warehouse.connect import connect
 from pulse.warehouse.locks import lock_in_transaction
 from pulse.warehouse.names import (
-    BI_ROLE,
     BUILD_PREFIX,
     MARTS,
     MARTS_SCHEMA,
@@ -128,21 +129,11 @@ def promote(dsn: str, *, run_id: str, build_schema: str, keep_builds: int = 2) -
             "order by promoted_at desc, promotion_id desc limit 1"
         ).fetchone()
         for mart in MARTS:
-            view = sql.Identifier(MARTS_SCHEMA, mart)
-            # Drop and create rather than CREATE OR REPLACE: a build may add or retype columns
-            # (its dbt contract changed), which REPLACE refuses.
-            conn.execute(sql.SQL("drop view if exists {}").format(view))
-            conn.execute(
-                sql.SQL("create view {} as select * from {}").format(
-                    view, sql.Identifier(build_schema, mart)
-                )
-            )
-            conn.execute(sql.SQL("grant select on {} to {}").format(view, sql.Identifier(BI_ROLE)))
-            conn.execute(
-                sql.SQL("comment on view {} is {}").format(
-                    view,
-                    sql.Literal(f"{mart} of build {build_schema} (run {run_id}), validated"),
-                )
+            replace_mart_view(
+                conn,
+                mart,
+                build_schema,
+                comment=f"{mart} of build {build_schema} (run {run_id}), validated",
             )
         conn.execute(
             "insert into quality.promotions (run_id, build_schema, previous_build_schema, "

@@ -10,7 +10,7 @@ from psycopg import sql
 
 from pulse.errors import ConfigurationError
 from pulse.warehouse.locks import lock_in_transaction
-from pulse.warehouse.names import INGEST_ROLE, INIT_LOCK, ROLES, TRANSFORM_ROLE
+from pulse.warehouse.names import BRAND_BI_ROLE, INGEST_ROLE, INIT_LOCK, ROLES, TRANSFORM_ROLE
 from streaming.privacy import key_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,11 @@ def quality_sql() -> str:
 def pipeline_sql() -> str:
     """The pipeline's own tables (runs, published alerts, replays, erasures)."""
     return resources.files("pulse.warehouse").joinpath("sql/pipeline.sql").read_text()
+
+
+def access_sql() -> str:
+    """Per-brand access to the marts (the group role, quality.brand_access); before owner.sql."""
+    return resources.files("pulse.warehouse").joinpath("sql/access.sql").read_text()
 
 
 def owner_sql() -> str:
@@ -64,10 +69,11 @@ def init_warehouse(
         conn.execute(init_sql())
         conn.execute(quality_sql())
         conn.execute(pipeline_sql())
+        conn.execute(access_sql())
         conn.execute(owner_sql())
         database = sql.Identifier(conn.info.dbname)
         conn.execute(sql.SQL("revoke all on database {} from public").format(database))
-        for role in ROLES:
+        for role in (*ROLES, BRAND_BI_ROLE):
             conn.execute(
                 sql.SQL("grant connect on database {} to {}").format(database, sql.Identifier(role))
             )

@@ -22,6 +22,9 @@ TRANSFORM_ROLE = "pulse_transform"  # reads raw, builds the dbt schemas, owns th
 BI_ROLE = "pulse_bi"  # reads marts only
 OWNER_ROLE = "pulse_owner"  # owns marts: alone changes what BI sees; applies erasures
 ROLES = (INGEST_ROLE, TRANSFORM_ROLE, OWNER_ROLE, BI_ROLE)
+# The group of the per-brand roles (`pulse bi grant`): reads marts, only its brands' rows. Not a
+# login, so not in ROLES.
+BRAND_BI_ROLE = "pulse_brand_bi"
 
 # The marts, in the order BI documentation lists them. A build must hold all of them.
 MARTS = (
@@ -46,6 +49,7 @@ REPLAY_LOCK = "pulse dead-letter replay"
 
 __all__ = [
     "BI_ROLE",
+    "BRAND_BI_ROLE",
     "BUILD_PREFIX",
     "DEAD_LETTER_REASONS",
     "ERASURE_LOCK",

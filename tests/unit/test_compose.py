@@ -238,14 +238,58 @@ def test_postgres_is_published_on_the_port_the_readme_names() -> None:
     assert "${PULSE_PG_PUBLISHED_PORT:-5432}" in section and "PULSE_BI_PASSWORD" in section
 
 
-def test_db_init_sets_the_bi_password_from_env() -> None:
+def test_db_init_sets_every_role_password_from_env() -> None:
     environment = enabled_services(REQUIRED_ENV, set())["db-init"]["environment"]
-    assert environment["PULSE_BI_PASSWORD"] == REQUIRED_ENV["PULSE_BI_PASSWORD"]
-    # and everything else of the services' environment
-    assert (
-        environment["PULSE_PG_DSN"]
-        == enabled_services(REQUIRED_ENV, set())["consumer"]["environment"]["PULSE_PG_DSN"]
-    )
+    for role in ("INGEST", "TRANSFORM", "OWNER", "BI"):
+        name = f"PULSE_{role}_PASSWORD"
+        assert environment[name] == REQUIRED_ENV[name]
+    # the one service that logs in as the superuser, to create the roles
+    assert environment["PULSE_PG_DSN"].startswith("postgresql://postgres:")
+
+
+def _login(dsn: str) -> tuple[str, str]:
+    """(user, password) of a postgresql:// URI."""
+    user, password = dsn.removeprefix("postgresql://").split("@", 1)[0].split(":", 1)
+    return user, password
+
+
+@pytest.mark.parametrize("profiles", [set(), {"celery", "generator"}])
+def test_every_service_but_db_init_logs_in_as_its_own_role(profiles: set[str]) -> None:
+    """No pipeline service holds the superuser's password: each logs in as its role, with the
+    password db-init set for it (least privilege is the login, not a SET ROLE)."""
+    expected = {
+        "consumer": {"PULSE_PG_DSN": "pulse_ingest"},
+        "topics-init": {"PULSE_PG_DSN": "pulse_ingest"},
+        "generator": {"PULSE_PG_DSN": "pulse_ingest"},
+        "airflow-scheduler": {
+            "PULSE_PG_DSN": "pulse_transform",
+            "PULSE_OWNER_PG_DSN": "pulse_owner",
+        },
+    }
+    env = CELERY_ENV if "celery" in profiles else REQUIRED_ENV
+    services = enabled_services(env, profiles)
+    for name, service in services.items():
+        environment = service.get("environment") or {}
+        if name in {"db-init", "postgres"}:  # the server itself, and who creates the roles
+            continue
+        assert REQUIRED_ENV["POSTGRES_PASSWORD"] not in str(environment), name
+        for variable in ("PULSE_PG_DSN", "PULSE_OWNER_PG_DSN"):
+            if variable not in environment:
+                continue
+            user, password = _login(environment[variable])
+            assert user in {"pulse_ingest", "pulse_transform", "pulse_owner"}, (name, user)
+            assert password == REQUIRED_ENV[f"{user.upper()}_PASSWORD"], (name, variable)
+    for name, logins in expected.items():
+        if name not in services:
+            continue
+        for variable, user in logins.items():
+            assert _login(services[name]["environment"][variable])[0] == user, (name, variable)
+    airflow = [name for name in services if name.startswith("airflow-") and name != "airflow-db"]
+    assert airflow
+    for name in airflow:
+        environment = services[name]["environment"]
+        assert _login(environment["PULSE_PG_DSN"])[0] == "pulse_transform", name
+        assert _login(environment["PULSE_OWNER_PG_DSN"])[0] == "pulse_owner", name
 
 
 def test_healthchecks_that_use_pulse_status_use_its_check_mode() -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pulse import orchestration
 from pulse.local.stack import StackInfo
@@ -41,6 +42,12 @@ from pulse.publishing.promote import (
 )
 from pulse.quality import GateFailed, GateSettings, copy_project, run_marts_gate, stale_files
 from pulse.settings import Settings
+from pulse.warehouse.brand_access import (
+    BrandAccessRefused,
+    brand_grants,
+    grant_brand,
+    revoke_brand,
+)
 from pulse.warehouse.init import init_warehouse
 from pulse.warehouse.names import MARTS
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
@@ -218,13 +225,20 @@ def gates(gx_project: Path) -> GateSettings:
 
 
 def gated_run(
-    dsn: str, gx_project: Path, *, run_id: str, interval: tuple[datetime, datetime]
+    dsn: str,
+    gx_project: Path,
+    *,
+    run_id: str,
+    interval: tuple[datetime, datetime],
+    owner_dsn: str | None = None,
 ) -> tuple[RunContext, str, dict[str, object]]:
     """The pipeline's own steps, in the DAG's order: raw gate, dbt build, marts gate, promote.
 
     Returns the run, its build schema and what promote did; a failed gate raises GateFailed.
     """
-    settings = Settings(pg_dsn=dsn, pseudonym_key=KEY, gx_project_dir=gx_project)
+    settings = Settings(
+        pg_dsn=dsn, owner_pg_dsn=owner_dsn, pseudonym_key=KEY, gx_project_dir=gx_project
+    )
     run = orchestration.start_run(
         settings,
         dag_id=orchestration.DAG_ID,
@@ -282,6 +296,124 @@ def test_clean_run_promotes_and_bi_sees_the_new_figures_but_not_raw(
                 conn.execute(f"select 1 from {forbidden} limit 1")
     # The previous build stays for a rollback (keep 2).
     assert {BASELINE, build} <= build_schemas(warehouse)
+
+
+def login_as(dsn: str, user: str) -> str:
+    """The same warehouse, logged in as `user` (the embedded server trusts local logins)."""
+    return make_conninfo("", **{**conninfo_to_dict(dsn), "user": user})
+
+
+def test_a_run_whose_steps_log_in_as_their_own_roles_promotes_and_transform_alone_cannot(
+    warehouse: str, gates: GateSettings
+) -> None:
+    """As docker-compose runs it: events written by the pulse_ingest login, the run's steps by
+    the pulse_transform login, promote and erasure by the pulse_owner login. No superuser."""
+    ingest, transform, owner = (
+        login_as(warehouse, role) for role in ("pulse_ingest", "pulse_transform", "pulse_owner")
+    )
+    load_fixture(ingest, "events_late.jsonl")
+
+    run, build, promotion = gated_run(
+        transform,
+        gates.project_dir,
+        run_id="scheduled__2026-01-13T00:00:00+00:00",
+        interval=INTERVAL,
+        owner_dsn=owner,
+    )
+
+    assert promotion["previous_build_schema"] == BASELINE
+    assert live_build(warehouse) == build
+    (recorded,) = rows_of(
+        warehouse,
+        "select promoted, status from quality.pipeline_runs where pipeline_run_id = %s",
+        [run.pipeline_run_id],
+    )
+    assert recorded[0] is True
+    # The transform login builds, but cannot change what BI sees.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        promote(transform, run_id="transform-alone", build_schema=BASELINE)
+    assert live_build(warehouse) == build
+
+
+# -- each brand sees only its own ---------------------------------------------------------------
+
+
+def rows_seen(dsn: str, role: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every mart as `role` sees it through marts, with its brand_id, sorted."""
+    seen: dict[str, list[tuple[Any, ...]]] = {}
+    with psycopg.connect(dsn) as conn:
+        conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+        for mart in MARTS:
+            cursor = conn.execute(sql.SQL("select * from {}").format(sql.Identifier("marts", mart)))
+            names = [column.name for column in cursor.description or ()]
+            rows = cursor.fetchall()
+            brand_at = names.index("brand_id")
+            seen[mart] = sorted(
+                ((row[brand_at], *row) for row in rows), key=lambda r: [str(v) for v in r]
+            )
+    return seen
+
+
+@pytest.fixture
+def brand_role(warehouse: str) -> Iterator[str]:
+    """A role name of this test's own: roles belong to the whole server, not to a database."""
+    role = f"brand_{uuid.uuid4().hex[:10]}"
+    yield role
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+
+
+def test_a_brand_role_reads_only_its_brand_in_every_mart_and_nothing_else(
+    warehouse: str, brand_role: str
+) -> None:
+    everything = rows_seen(warehouse, "pulse_bi")
+    brands = {row[0] for rows in everything.values() for row in rows}
+    assert {"acme", "solo"} <= brands, "the fixture has two brands, so a leak would show"
+
+    assert grant_brand(warehouse, brand_id="acme", role=brand_role, login_password="pw")
+    assert not grant_brand(warehouse, brand_id="acme", role=brand_role)  # idempotent
+    acme = rows_seen(warehouse, brand_role)
+    for mart in MARTS:
+        assert acme[mart] == [row for row in everything[mart] if row[0] == "acme"], mart
+    assert all(acme[mart] for mart in ("dim_community", "fct_community_daily"))
+
+    analyst = login_as(warehouse, brand_role)
+    with psycopg.connect(analyst) as conn:
+        for forbidden in (
+            "raw.community_events",
+            "quality.brand_access",
+            "quality.pipeline_runs",
+            f"{BASELINE}.fct_community_daily",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"select 1 from {forbidden} limit 1")
+
+    # A promote recreates the views: the grant still holds, and still only for acme.
+    promote(warehouse, run_id="again", build_schema=BASELINE)
+    assert rows_seen(warehouse, brand_role) == acme
+
+    # An agency's role with two brands sees both; revoked, a role sees nothing at all.
+    grant_brand(warehouse, brand_id="solo", role=brand_role)
+    both = rows_seen(warehouse, brand_role)
+    assert both == {mart: [r for r in everything[mart] if r[0] is not None] for mart in MARTS}
+    assert revoke_brand(warehouse, brand_id="solo", role=brand_role)
+    assert revoke_brand(warehouse, brand_id="acme", role=brand_role)
+    assert [g.role_name for g in brand_grants(warehouse)] == []
+    with psycopg.connect(analyst) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select 1 from marts.dim_community limit 1")
+
+
+def test_bi_grant_refuses_roles_that_would_see_every_brand(warehouse: str, brand_role: str) -> None:
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("create role {} login in role pulse_bi").format(sql.Identifier(brand_role))
+        )
+    for role in ("pulse_bi", "pulse_owner", "postgres", brand_role):
+        with pytest.raises(BrandAccessRefused):
+            grant_brand(warehouse, brand_id="acme", role=role)
+    with pytest.raises(BrandAccessRefused, match="does not exist"):
+        grant_brand(warehouse, brand_id="acme", role=f"{brand_role}_nobody")
+    assert brand_grants(warehouse) == []
 
 
 # -- planted defects ----------------------------------------------------------------------------

@@ -136,4 +136,4 @@ final as (
 
 )
 
-select * from final
+{{ with_brand('final') }}

@@ -310,4 +310,4 @@ final as (
 
 {% endif %}
 
-select * from final
+{{ with_brand('final') }}

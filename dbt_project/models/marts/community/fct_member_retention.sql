@@ -330,10 +330,21 @@ rebuilt as (
 
 {% if pulse_incremental() %}
 
--- The base build's rows of weeks not rebuilt, up to the last week the calendar still has.
+-- The base build's rows of weeks not rebuilt, up to the last week the calendar still has
+-- (their columns by name: brand_id is joined afresh onto every row, see with_brand).
 kept as (
 
-    select base.*
+    select
+        base.community_id,
+        base.cohort_week,
+        base.weeks_since_join,
+        base.week_start,
+        base.is_suppressed,
+        base.cohort_members,
+        base.retained_members,
+        base.retained_share,
+        base.still_members,
+        base.still_member_share
     from {{ base_build_relation() }} as base
     cross join last_week
     left join reopened
@@ -361,4 +372,4 @@ final as (
 
 {% endif %}
 
-select * from final
+{{ with_brand('final') }}

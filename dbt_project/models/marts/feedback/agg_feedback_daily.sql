@@ -140,4 +140,4 @@ final as (
 
 )
 
-select * from final
+{{ with_brand('final') }}

@@ -93,4 +93,4 @@ final as (
 
 )
 
-select * from final
+{{ with_brand('final') }}
