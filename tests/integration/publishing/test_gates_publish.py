@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
 
 from pulse import orchestration
 from pulse.local.stack import StackInfo
@@ -104,23 +105,22 @@ def insert_synthetic(
 
 
 def bi_view(dsn: str) -> dict[str, Any]:
-    """Everything pulse_bi can see in marts: view definitions and every row, sorted."""
+    """Everything pulse_bi can see in marts: view definitions and every row (as a dict), sorted."""
     seen: dict[str, Any] = {}
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn, row_factory=dict_row) as conn:
         conn.execute("set role pulse_bi")
         for mart in MARTS:
             rows = conn.execute(
-                sql.SQL("select * from {} order by 1, 2, 3, 4, 5").format(
-                    sql.Identifier("marts", mart)
-                )
-                if mart != "dim_community"
-                else sql.SQL("select * from marts.dim_community order by 1, 2, 3, 4, 5")
+                sql.SQL("select * from {}").format(sql.Identifier("marts", mart))
             ).fetchall()
-            seen[mart] = rows
+            seen[mart] = sorted(rows, key=lambda row: [str(value) for value in row.values()])
         conn.execute("reset role")
-        seen["definitions"] = conn.execute(
-            "select viewname, definition from pg_views where schemaname = 'marts' order by 1"
-        ).fetchall()
+        seen["definitions"] = [
+            (row["viewname"], row["definition"])
+            for row in conn.execute(
+                "select viewname, definition from pg_views where schemaname = 'marts' order by 1"
+            )
+        ]
     return seen
 
 
@@ -279,8 +279,8 @@ def test_clean_run_promotes_and_bi_sees_the_new_figures_but_not_raw(
     assert promotion["previous_build_schema"] == BASELINE
     assert live_build(warehouse) == build == run.build_schema
     after = bi_view(warehouse)
-    days_before = {row[1] for row in before["fct_community_daily"]}
-    days_after = {row[1] for row in after["fct_community_daily"]}
+    days_before = {row["activity_date"] for row in before["fct_community_daily"]}
+    days_after = {row["activity_date"] for row in after["fct_community_daily"]}
     assert max(days_after) > max(days_before)  # the late file's 2026-01-12 is visible now
     assert after["fct_community_daily"] != before["fct_community_daily"]
     assert all(build in definition for _, definition in after["definitions"])
