@@ -404,3 +404,20 @@ class Settings(BaseSettings):
             "1 / this for a drop), an idea after waiting this many times the limit."
         ),
     )
+
+    # topics (fct_community_topics_weekly, fct_brand_topics_weekly; the rule is stated in
+    # dbt_project/models/marts/topics/_topics__models.yml)
+    topic_rising_min_posts: int = Field(
+        default=5,
+        ge=1,
+        description="Fewest posts with a tag in a week before the tag can count as rising.",
+    )
+    topic_rising_min_change: float = Field(
+        default=0.5,
+        ge=0,
+        description=(
+            "How much more a rising tag's posts are than its mean over the four weeks before "
+            "(posts / mean - 1; 0.5: half as many again); a tag new against those weeks rises "
+            "on its count alone."
+        ),
+    )

@@ -21,9 +21,19 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
-from streaming.outbound import AlertType, CommunityId, Severity, _Message
+from streaming.outbound import ALERT_TYPES, CommunityId, Severity, _Message
 
 INCIDENT_EVENTS = ("opened", "escalated", "resolved")
+# The alert types, and the one only incidents have: core members going quiet, judged by ISO week
+# (the deprecated alerts topic never carried it).
+INCIDENT_TYPES = (*ALERT_TYPES, "core_members_quiet")
+IncidentType = Literal[
+    "negative_sentiment_spike",
+    "engagement_drop",
+    "brand_voice_too_high",
+    "idea_unanswered",
+    "core_members_quiet",
+]
 IncidentEventType = Literal["opened", "escalated", "resolved"]
 Resolution = Literal["condition_ended", "responded", "withdrawn"]
 
@@ -47,7 +57,7 @@ class IncidentEvent(_Message):
         description="The incident (fct_alert_incidents.incident_id): the same in every message "
         "about it."
     )
-    alert_type: AlertType = Field(description="What holds.")
+    alert_type: IncidentType = Field(description="What holds.")
     severity: Severity = Field(description="The incident's severity at this event.")
     community_id: CommunityId = Field(description="The community (the message key).")
     brand_id: str | None = Field(default=None, description="The community's brand, if known.")
@@ -59,10 +69,16 @@ class IncidentEvent(_Message):
     baseline: float | None = Field(
         description="What it is held against (the community's own baseline), if any."
     )
-    days_held: int = Field(ge=0, description="Days on which the condition held so far.")
+    days_held: int = Field(
+        ge=0,
+        description="Days on which the condition held so far (seven per week held, for "
+        "core_members_quiet).",
+    )
     opened_at: AwareDatetime = Field(description="When the incident opened.")
     escalated_at: AwareDatetime | None = Field(description="When it became critical, if it did.")
-    last_seen_at: AwareDatetime = Field(description="The end of the last day it held.")
+    last_seen_at: AwareDatetime = Field(
+        description="The end of the last day it held (of the last week, for core_members_quiet)."
+    )
     resolved_at: AwareDatetime | None = Field(description="When it resolved, if it did.")
     resolution: Resolution | None = Field(
         default=None,

@@ -18,6 +18,17 @@
 
 
 {#-
+    How many days after an incident's last held day a judged row may still belong to it: the
+    resolve-after days for the day rules (period_days 1), rounded up to whole weeks for the week
+    rule (period_days 7, one week at the default 3 days). An SQL expression of the row's
+    period_days.
+-#}
+{% macro incident_resolve_span(period_days, resolve_after) -%}
+    ({{ period_days }} * ceil({{ resolve_after }}::numeric / {{ period_days }}))::integer
+{%- endmacro %}
+
+
+{#-
     The one-sided normal quantile of the significance level alpha (0 < alpha < 0.5): z with
     P(Z > z) = alpha, e.g. 3.0902 for 0.001, 2.3263 for 0.01. Acklam's rational approximation
     (relative error below 1.2e-9), written as SQL because Jinja has no logarithm; a constant

@@ -133,3 +133,30 @@
         select community_id from {{ ref('stg_pulse__event_deletions') }}
     )
 {%- endmacro %}
+
+
+{#-
+    Pre-hook of the week tables that hold figures over a span of weeks before the week (the
+    quiet core members): delete every week from the week of the community's reopen_from on, and
+    every week the calendar no longer has (a community whose first day moved, weeks past the
+    last day).
+-#}
+{% macro delete_reopened_weeks(reopened, spine) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as stored
+    using {{ reopened }} as reopened
+    where
+        stored.community_id = reopened.community_id
+        and stored.week_start >= date_trunc('week', reopened.reopen_from::timestamp)::date;
+    delete from {{ this }} as stored
+    where not exists (
+        select 1
+        from {{ spine }} as spine
+        where
+            spine.community_id = stored.community_id
+            and spine.activity_week = stored.week_start
+    )
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -10,7 +10,9 @@
     - idea_votes_hidden: the ideas of fct_feedback_ideas that show no vote counts, and the
       portals whose only idea is one of them;
     - cohorts_hidden: the join-week cohorts of fct_member_retention (and the newcomers of
-      fct_community_health) that show no figures.
+      fct_community_health) that show no figures;
+    - quiet_core_weeks_hidden: the weeks of fct_community_quiet_core_weekly that show no
+      figures (and that the core_members_quiet incidents do not look at).
 
     Every one is a function of whole communities' (or portals') figures of intermediate tables,
     read in full by the marts that use them, so an incremental build gets the same answer as a
@@ -237,6 +239,29 @@ cohorts_hidden as (
     from cohort_suppression_sizes as sizes
     left join cohort_suppression_complements as complements
         on sizes.community_id = complements.community_id
+
+),
+{%- endmacro %}
+
+
+{#-
+    CTE over `weeks` (int_community_weeks_quiet_core_counted, or the part of it a model reads),
+    ending in `quiet_core_weeks_hidden`: its rows with
+        is_suppressed       fewer than min_group_size members were active in the four weeks
+                            before the week: the group the core is drawn from, and every core
+                            and quiet core member is one of them.
+    No complementary rule is needed: no published figure adds up these figures (the weeks' core
+    members are different groups, not parts of a total, and no other mart counts them), and
+    the average of the four weeks before (fct_community_quiet_core_weekly) and the incidents'
+    baselines take only the weeks shown, so neither gives a hidden week away.
+-#}
+{% macro quiet_core_weeks_hidden(weeks) -%}
+quiet_core_weeks_hidden as (
+
+    select
+        *,
+        lookback_active_members < {{ min_group_size() }} as is_suppressed
+    from {{ weeks }}
 
 ),
 {%- endmacro %}

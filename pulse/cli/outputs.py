@@ -51,16 +51,34 @@ def report(
     out_path: Annotated[
         str, typer.Option("--out", "-o", help="Where to write the HTML page (folders are made).")
     ] = str(DEFAULT_REPORT_PATH),
+    brand: Annotated[
+        str | None,
+        typer.Option(
+            "--brand",
+            help="One brand's report, read as the role `pulse bi grant` gave that brand alone "
+            "(it sees that brand's rows only); without it, every brand as pulse_bi.",
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option("--role", help="With --brand: the role to read as (else looked up)."),
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML report with charts of what BI sees (marts, read as pulse_bi)."""
+    """Write a self-contained HTML report with charts of what BI sees (marts, read as pulse_bi,
+    or as one brand's role)."""
     from pathlib import Path
 
+    from pulse.errors import ConfigurationError
     from pulse.report import build_report
     from pulse.runtime import warehouse_dsn
 
+    if role is not None and brand is None:
+        raise ConfigurationError("--role goes with --brand (a brand's report)")
     settings = load_settings()
     with console.status("building the report..."):
-        summary = build_report(warehouse_dsn(settings), Path(out_path), settings=settings)
+        summary = build_report(
+            warehouse_dsn(settings), Path(out_path), settings=settings, brand=brand, role=role
+        )
     console.print(f"[green]report[/green]: {summary.describe()}")
     if summary.empty_charts:
         console.print(

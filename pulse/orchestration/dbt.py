@@ -46,8 +46,8 @@ def dbt_env(dsn: str, settings: Settings) -> dict[str, str]:
 
     Returns:
         `PULSE_PG_*` (`PULSE_PG_SSLMODE` only when the DSN sets one), `PULSE_MIN_GROUP_SIZE`,
-        the incident rule's settings (`incident_env`) and `DO_NOT_TRACK=1`; merge it over
-        `os.environ`.
+        the incident rule's settings (`incident_env`), the rising topics rule's (`topic_env`)
+        and `DO_NOT_TRACK=1`; merge it over `os.environ`.
     """
     params = conninfo_to_dict(dsn)
     env = {
@@ -58,6 +58,7 @@ def dbt_env(dsn: str, settings: Settings) -> dict[str, str]:
         "PULSE_PG_DATABASE": str(params.get("dbname") or params.get("user") or "postgres"),
         "PULSE_MIN_GROUP_SIZE": str(settings.min_group_size),
         **incident_env(settings),
+        **topic_env(settings),
         # dbt sends usage data to an outside host unless told not to.
         "DO_NOT_TRACK": "1",
     }
@@ -84,6 +85,13 @@ def incident_env(settings: Settings) -> dict[str, str]:
         "alert_min_baseline_days",
         "alert_idea_unanswered_days",
     )
+    return {f"PULSE_{name.upper()}": repr(getattr(settings, name)) for name in names}
+
+
+def topic_env(settings: Settings) -> dict[str, str]:
+    """The settings of the topic marts' rising rule, as the environment variables
+    dbt_project.yml reads (the dbt vars topic_rising_*): the settings' values, validated."""
+    names = ("topic_rising_min_posts", "topic_rising_min_change")
     return {f"PULSE_{name.upper()}": repr(getattr(settings, name)) for name in names}
 
 

@@ -72,6 +72,7 @@ _METRIC_WORDS = {
     "negative_share": ("negative share of posts and comments", "share"),
     "brand_post_share": ("brand share of posts", "share"),
     "engagements_per_post": ("engagements per post", "rate"),
+    "quiet_core_share": ("share of core members gone quiet", "share"),
     "hours_unanswered": ("hours without a response", "hours"),
 }
 

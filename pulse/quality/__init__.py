@@ -1,7 +1,8 @@
 """Quality gates: Great Expectations suites kept as code, the committed project made from them,
 and the runner that validates the raw layer and each build's marts before BI sees them.
 
-What is expected: `rules` (building blocks), `raw_suites`, `marts_suites`, `suites` (all of them).
+What is expected: `rules` (building blocks), `raw_suites`, `marts_suites` (with `mart_suite`, the
+parts every mart's suites share, and `incident_suites`), `suites` (all of them).
 The committed project: `project` (render/write/check/copy), `gx` (importing the library).
 A gate run: `runner` (entry points), `config` (its knobs), `connection`, `schemas`, `checkpoint`,
 `details`, `results` (what it found), `store` (quality.*). `python -m pulse.quality build|check`

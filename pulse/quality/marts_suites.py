@@ -11,10 +11,21 @@ So that a gate costs what a run changed, not what the marts hold, each mart has
 - `marts_<mart>` on `<mart>__changed`: every other rule, on the rows of the build that are not in
   its base build, row for row (the runner makes that table; in a build without a base, every
   row). A row the base build has was validated when the base build passed its gate.
+
+The parts every mart's suites share are in `pulse.quality.mart_suite` (re-exported here), the
+incidents' in `pulse.quality.incident_suites`.
 """
 
 from __future__ import annotations
 
+from pulse.quality.incident_suites import alert_incidents_suites
+from pulse.quality.mart_suite import (
+    CHANGED_SUFFIX,
+    MARTS_CHECKPOINT,
+    MARTS_DATASOURCE,
+    changed_table,
+    mart_suites,
+)
 from pulse.quality.rules import (
     Rule,
     SuiteSpec,
@@ -31,11 +42,6 @@ from pulse.quality.rules import (
     share,
     within_interval,
 )
-
-MARTS_DATASOURCE = "marts_build"
-MARTS_CHECKPOINT = "marts_gate"
-# The table of a mart's changed rows, beside the mart in the build schema.
-CHANGED_SUFFIX = "__changed"
 
 _DAILY_KEY = ("community_id", "activity_date")
 _DAILY_COUNTS = (
@@ -68,33 +74,8 @@ inner join dim_community as community on community.community_id = daily.communit
 where daily.mau > community.active_members_all_time"""
 
 
-def changed_table(mart: str) -> str:
-    """The table of a mart's changed rows (see the module doc)."""
-    return f"{mart}{CHANGED_SUFFIX}"
-
-
-def _mart(name: str, keys: tuple[str, ...], rules: list[Rule]) -> list[SuiteSpec]:
-    """The mart's two suites: keys on the whole mart, `rules` on its changed rows."""
-    return [
-        SuiteSpec(
-            name=f"marts_{name}__keys",
-            layer="marts",
-            datasource=MARTS_DATASOURCE,
-            asset=name,
-            rules=[*primary_key(*keys), not_null("is_suppressed")],
-        ),
-        SuiteSpec(
-            name=f"marts_{name}",
-            layer="marts",
-            datasource=MARTS_DATASOURCE,
-            asset=changed_table(name),
-            rules=rules,
-        ),
-    ]
-
-
 def _community_daily() -> list[SuiteSpec]:
-    return _mart(
+    return mart_suites(
         "fct_community_daily",
         _DAILY_KEY,
         [
@@ -151,7 +132,7 @@ def _community_daily() -> list[SuiteSpec]:
 
 def _dim_community() -> list[SuiteSpec]:
     figures = ("members_current", "active_members_all_time")
-    return _mart(
+    return mart_suites(
         "dim_community",
         ("community_id",),
         [
@@ -199,7 +180,7 @@ def _brand_engagement_lift() -> list[SuiteSpec]:
         "small_group_engagement_share_lower_95",
         "small_group_engagement_share_upper_95",
     )
-    return _mart(
+    return mart_suites(
         "fct_brand_engagement_lift",
         key,
         [
@@ -240,7 +221,7 @@ def _member_retention() -> list[SuiteSpec]:
     key = ("community_id", "cohort_week", "weeks_since_join")
     counts = ("weeks_since_join", "cohort_members", "retained_members", "still_members")
     shares = ("retained_share", "still_member_share")
-    return _mart(
+    return mart_suites(
         "fct_member_retention",
         key,
         [
@@ -268,7 +249,7 @@ def _community_health() -> list[SuiteSpec]:
         "contributions",
         "contributors_for_half",
     )
-    return _mart(
+    return mart_suites(
         "fct_community_health",
         key,
         [
@@ -285,9 +266,45 @@ def _community_health() -> list[SuiteSpec]:
     )
 
 
+def _quiet_core_share_consistency(keys: tuple[str, ...]) -> Rule:
+    query = f"""select {", ".join(keys)}, core_members, quiet_core_share
+from {{batch}}
+where not is_suppressed and (quiet_core_share is null) <> (core_members = 0)"""
+    return Rule(
+        "quiet_core_share is null exactly where a shown week has no core members",
+        lambda: gxe().UnexpectedRowsExpectation(
+            unexpected_rows_query=query, description="quiet_core_share agrees with core_members"
+        ),
+        columns=(*keys, "is_suppressed", "core_members", "quiet_core_share"),
+    )
+
+
+def _community_quiet_core() -> list[SuiteSpec]:
+    key = ("community_id", "week_start")
+    counts = ("core_members", "quiet_core_members", "quiet_core_members_previous_4_weeks_avg")
+    return mart_suites(
+        "fct_community_quiet_core_weekly",
+        key,
+        [
+            not_null("brand_id"),
+            none_negative(key, counts),
+            at_most(
+                "quiet_core_members",
+                "core_members",
+                "quiet core members <= core members (they are core members silent 7-28 days)",
+            ),
+            share("quiet_core_share"),
+            _quiet_core_share_consistency(key),
+            # Suppressed by the members active in the four weeks before, which the mart does not
+            # publish: no group_large_enough column here.
+            hidden_when_suppressed(key, (*counts, "quiet_core_share")),
+        ],
+    )
+
+
 def _feedback_ideas() -> list[SuiteSpec]:
     key = ("community_id", "idea_id")
-    return _mart(
+    return mart_suites(
         "fct_feedback_ideas",
         key,
         [
@@ -343,7 +360,7 @@ def _feedback_daily() -> list[SuiteSpec]:
         "ideas_declined",
         "median_response_hours",
     )
-    return _mart(
+    return mart_suites(
         "agg_feedback_daily",
         key,
         [
@@ -372,67 +389,32 @@ def _feedback_daily() -> list[SuiteSpec]:
     )
 
 
-def _one_open_incident() -> Rule:
-    query = """select community_id, alert_type, count(*) as open_incidents
-from {batch}
-where status = 'open' and idea_id is null
-group by community_id, alert_type
-having count(*) > 1"""
+def _trend_consistency(keys: tuple[str, ...]) -> Rule:
+    key = ", ".join(keys)
+    query = f"""select {key}, posts, posts_previous_4_weeks_avg, posts_change, is_rising
+from {{batch}}
+where (posts_change is null) <> (coalesce(posts_previous_4_weeks_avg, 0) = 0)
+    or (is_rising and posts_previous_4_weeks_avg is null)"""
     return Rule(
-        "at most one open incident per community and day rule (a condition that holds is one "
-        "incident)",
+        "posts_change is null exactly when the mean of the weeks before is 0 or null, and a week "
+        "with no week shown before it (no mean) never rises",
         lambda: gxe().UnexpectedRowsExpectation(
-            unexpected_rows_query=query, description="one open incident per community and type"
+            unexpected_rows_query=query, description="the trend columns agree"
         ),
-        columns=("community_id", "alert_type", "status", "idea_id"),
+        columns=(*keys, "posts", "posts_previous_4_weeks_avg", "posts_change", "is_rising"),
     )
 
 
-def _incident_consistency() -> Rule:
-    query = """select incident_id, alert_type, status, severity, idea_id, escalated_at,
-    resolved_at, resolution
-from {batch}
-where (status = 'open') <> (resolved_at is null)
-    or (resolution is null) <> (resolved_at is null)
-    or (alert_type = 'idea_unanswered') <> (idea_id is not null)
-    or (escalated_at is not null and severity <> 'critical')"""
-    return Rule(
-        "open exactly while resolved_at is null (resolution with it), idea_id exactly on "
-        "idea_unanswered, escalated only to critical",
-        lambda: gxe().UnexpectedRowsExpectation(
-            unexpected_rows_query=query, description="the incident lifecycle is consistent"
-        ),
-        columns=(
-            "incident_id",
-            "alert_type",
-            "status",
-            "severity",
-            "idea_id",
-            "escalated_at",
-            "resolved_at",
-            "resolution",
-        ),
-    )
-
-
-def _alert_incidents() -> list[SuiteSpec]:
-    """fct_alert_incidents: no suppression flag (a suppressed day never holds), so its own
+def _topics(name: str, keys: tuple[str, ...], counts: tuple[str, ...]) -> list[SuiteSpec]:
+    """A topic mart: no suppression flag (a week too small to show has no rows), so its own
     keys suite instead of `_mart`'s."""
-    name, key = "fct_alert_incidents", ("incident_id",)
     return [
         SuiteSpec(
             name=f"marts_{name}__keys",
             layer="marts",
             datasource=MARTS_DATASOURCE,
             asset=name,
-            rules=[
-                *primary_key(*key),
-                *(
-                    not_null(column)
-                    for column in ("community_id", "alert_type", "status", "severity", "opened_at")
-                ),
-                _one_open_incident(),
-            ],
+            rules=[*primary_key(*keys), not_null("brand_id"), not_null("is_rising")],
         ),
         SuiteSpec(
             name=f"marts_{name}",
@@ -440,27 +422,41 @@ def _alert_incidents() -> list[SuiteSpec]:
             datasource=MARTS_DATASOURCE,
             asset=changed_table(name),
             rules=[
-                in_set(
-                    "alert_type",
-                    [
-                        "brand_voice_too_high",
-                        "engagement_drop",
-                        "idea_unanswered",
-                        "negative_sentiment_spike",
-                    ],
+                *(not_null(column) for column in counts),
+                none_negative(
+                    keys,
+                    (*counts, "engagements_per_post", "posts_previous_4_weeks_avg"),
                 ),
-                in_set("status", ["open", "resolved"]),
-                in_set("severity", ["critical", "warning"]),
-                in_set("resolution", ["condition_ended", "responded"]),
-                not_null("last_seen_at"),
-                none_negative(key, ("observed", "baseline", "days_held")),
-                at_most("opened_at", "last_seen_at"),
-                at_most("last_seen_at", "resolved_at"),
-                at_most("opened_at", "escalated_at"),
-                _incident_consistency(),
+                Rule(
+                    "posts >= 1: a row is a tag some post of the week carries",
+                    lambda: gxe().ExpectColumnValuesToBeBetween(column="posts", min_value=1),
+                ),
+                # One tag is on a post at most once, so it is on at most all of the week's posts
+                # (the week's shares may add up to more than 1: a post carries several tags).
+                share("share_of_posts"),
+                _trend_consistency(keys),
             ],
         ),
     ]
+
+
+def _community_topics() -> list[SuiteSpec]:
+    return _topics(
+        "fct_community_topics_weekly",
+        ("community_id", "week_start", "tag"),
+        ("posts", "engagements"),
+    )
+
+
+def _brand_topics() -> list[SuiteSpec]:
+    specs = _topics(
+        "fct_brand_topics_weekly",
+        ("brand_id", "week_start", "tag"),
+        ("communities", "posts", "engagements"),
+    )
+    # Each community counted has at least one of the posts.
+    specs[1].rules.append(at_most("communities", "posts"))
+    return specs
 
 
 def marts_suites() -> list[SuiteSpec]:
@@ -475,7 +471,19 @@ def marts_suites() -> list[SuiteSpec]:
         *_brand_engagement_lift(),
         *_member_retention(),
         *_community_health(),
+        *_community_quiet_core(),
         *_feedback_ideas(),
         *_feedback_daily(),
-        *_alert_incidents(),
+        *alert_incidents_suites(),
+        *_community_topics(),
+        *_brand_topics(),
     ]
+
+
+__all__ = [
+    "CHANGED_SUFFIX",
+    "MARTS_CHECKPOINT",
+    "MARTS_DATASOURCE",
+    "changed_table",
+    "marts_suites",
+]

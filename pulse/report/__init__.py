@@ -2,11 +2,11 @@
 
 The marts are read exactly as a BI tool reads them: connect with the DSN, `SET ROLE pulse_bi`,
 select from the views of schema `marts`. If the report builds, BI-level access is enough for
-every figure drawn from the marts. Two things BI may not see come through a second, read-only
-connection acting as `pulse_transform` (the role that reads `raw` and `quality`): the dead-letter
-summary (`raw.dead_letter_events`) and the alerts the publisher sent (`quality.published_alerts`).
-When no alert has been published, the alert markers are computed here with the publisher's own
-rules and thresholds (`pulse.publishing.alerts`). The page's footer says where each part came from.
+every figure drawn from the marts, the incidents (`fct_alert_incidents`: the open ones and those
+resolved in the period, and their windows shaded on the sentiment, engagement and brand voice
+charts) and the topics (`fct_community_topics_weekly`) included. What BI may not see, the
+dead-letter summary and the events stored (`raw`), comes through a second, read-only connection
+acting as `pulse_transform`. The page's footer says where each part came from.
 
 The package, in the order a report is made:
 

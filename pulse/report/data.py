@@ -10,11 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from pulse.publishing.alerts import AlertThresholds
-
-# The alerts about one community on one day: the only ones a chart can place.
-DAY_ALERT_TYPES = ("negative_sentiment_spike", "engagement_drop", "brand_voice_too_high")
-
 
 class Community(NamedTuple):
     """One community of marts.dim_community."""
@@ -96,14 +91,51 @@ class Idea(NamedTuple):
     hours_to_decision: float | None
 
 
-class Alert(NamedTuple):
-    """A day alert about one community (published, or found with the publisher's rules)."""
+class Incident(NamedTuple):
+    """One incident of fct_alert_incidents: a condition that held in a community, and for how long.
+
+    `observed` and `baseline` are the figures at the peak (`peak_on`), in the unit `metric`
+    names; an idea's incident has no baseline.
+    """
 
     community_id: str
-    day: date
+    brand_id: str | None
+    idea_id: str | None
     alert_type: str
+    status: str
     severity: str
-    summary: str = ""
+    resolution: str | None
+    metric: str
+    observed: float | None
+    baseline: float | None
+    days_held: int
+    peak_on: date | None
+    opened_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def window_end(self) -> datetime:
+        """Where its window ends: when it resolved, or the end of the last day seen while open."""
+        return self.resolved_at or self.last_seen_at
+
+
+class TopicWeek(NamedTuple):
+    """One tag of one community in one week (fct_community_topics_weekly)."""
+
+    community_id: str
+    week_start: date
+    tag: str
+    posts: int
+    engagements: int | None
+    share_of_posts: float | None
+    engagements_per_post: float | None
+    posts_previous_4_weeks_avg: float | None
+    is_rising: bool
 
 
 class DeadLetterReason(NamedTuple):
@@ -124,7 +156,6 @@ class ReportData:
     read_as: str
     build: str | None
     min_group_size: int
-    thresholds: AlertThresholds
     communities: list[Community]
     daily: list[DailyFigures]
     weekly_engagement: list[WeeklyEngagement]
@@ -133,10 +164,12 @@ class ReportData:
     brand_voice: list[BrandVoice]
     brand_voice_window: tuple[date, date] | None
     ideas: list[Idea]
-    alerts: list[Alert]
-    alerts_source: str
+    incidents: list[Incident]
+    topics: list[TopicWeek]
     dead_letters: list[DeadLetterReason] | None
     events_stored: int | None
     dead_letters_source: str
     first_day: date | None = None
     last_day: date | None = None
+    # A brand's report (`pulse report --brand`): read as that brand's role, one brand's rows.
+    brand: str | None = None

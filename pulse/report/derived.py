@@ -1,17 +1,16 @@
-"""Figures the report computes from the daily figures itself, in Python.
+"""Figures the report computes from the marts' rows itself, in Python.
 
-Brand voice is pooled over a recent window, and the day alerts are found with the publisher's
-own rules and thresholds (`pulse.publishing.alerts`) when none has been published yet.
+Brand voice is pooled over a recent window of days, and per week; topics are judged on the
+latest complete week (the last day with data may still be in progress).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 
-from pulse.publishing.alerts import AlertThresholds, DayFigures, evaluate
-from pulse.report.data import DAY_ALERT_TYPES, Alert, BrandVoice, DailyFigures
+from pulse.report.data import BrandVoice, DailyFigures
 
 # Brand voice is judged over the most recent weeks, not the whole history.
 BRAND_VOICE_WINDOW_DAYS = 28
@@ -48,42 +47,35 @@ def pooled_brand_voice(days: Iterable[DailyFigures], window: tuple[date, date]) 
     )
 
 
-def computed_alerts(days: Sequence[DailyFigures], thresholds: AlertThresholds) -> list[Alert]:
-    """The day alerts the publisher's rules raise over every day in `days`.
+def weekly_brand_voice(days: Iterable[DailyFigures]) -> dict[str, dict[date, float]]:
+    """Brand voice share per community and ISO week, each shown day weighted by its items.
 
     Args:
         days: the shown community-days.
-        thresholds: the publisher's thresholds, from the run's settings.
 
     Returns:
-        The alerts of the types in `DAY_ALERT_TYPES`, in the publisher's order.
+        community -> week's Monday -> share, for the weeks with posts or comments shown.
     """
-    if not days:
-        return []
-    first = min(d.day for d in days)
-    last = max(d.day for d in days)
-    found = evaluate(
-        (
-            DayFigures(
-                community_id=d.community_id,
-                activity_date=d.day,
-                is_suppressed=False,
-                posts=d.posts,
-                comments=d.comments,
-                engagements_per_post=d.engagements_per_post,
-                brand_voice_share=d.brand_voice_share,
-                negative_share=d.negative_share,
-            )
-            for d in days
-        ),
-        [],
-        interval_start=datetime.combine(first, time(0), tzinfo=UTC),
-        interval_end=datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC),
-        run_id="report",
-        thresholds=thresholds,
-    )
-    return [
-        Alert(a.community_id, date.fromisoformat(a.subject), a.alert_type, a.severity, a.summary)
-        for a in found
-        if a.alert_type in DAY_ALERT_TYPES
-    ]
+    voiced: dict[tuple[str, date], float] = defaultdict(float)
+    items: dict[tuple[str, date], int] = defaultdict(int)
+    for day in days:
+        n = day.posts + day.comments
+        if day.brand_voice_share is None or not n:
+            continue
+        key = (day.community_id, day.day - timedelta(days=day.day.weekday()))
+        voiced[key] += day.brand_voice_share * n
+        items[key] += n
+    weekly: dict[str, dict[date, float]] = defaultdict(dict)
+    for (community_id, week), n in sorted(items.items()):
+        weekly[community_id][week] = voiced[(community_id, week)] / n
+    return dict(weekly)
+
+
+def latest_complete_week(last_day: date | None) -> date | None:
+    """The Monday of the latest ISO week that ended before `last_day` (None: no day yet).
+
+    The last day with data may be in progress, so the week holding it is never complete.
+    """
+    if not last_day:
+        return None
+    return last_day - timedelta(days=last_day.weekday() + 7)

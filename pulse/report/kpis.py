@@ -5,20 +5,21 @@ from __future__ import annotations
 import statistics
 
 from pulse.report.data import ReportData
+from pulse.report.figures.incidents import open_incidents, resolved_in_period
 from pulse.report.figures.numbers import hours_text
 from pulse.report.svg import esc
 
 
 def kpi_tiles(data: ReportData) -> str:
-    """The KPI tiles as HTML: communities, members, lift, ideas answered, alerts, dead letters."""
+    """The KPI tiles: communities, members, lift, ideas answered, incidents, dead letters."""
     micro = sum(1 for c in data.communities if c.kind == "micro")
     broad = sum(1 for c in data.communities if c.kind == "broad")
     members = sum(c.members_current or 0 for c in data.communities if not c.is_suppressed)
     lifts = [r.lift for r in data.lift if r.lift is not None]
     answered = [i.hours_to_first_response for i in data.ideas if i.hours_to_first_response]
     dead = sum(r.count for r in data.dead_letters) if data.dead_letters is not None else None
-    spikes = sum(1 for a in data.alerts if a.alert_type == "negative_sentiment_spike")
-    voice = len({a.community_id for a in data.alerts if a.alert_type == "brand_voice_too_high"})
+    still_open = open_incidents(data)
+    critical = sum(1 for i in still_open if i.severity == "critical")
     tiles = [
         ("Communities", f"{len(data.communities):,}", f"{micro} micro · {broad} broad"),
         ("Members now", f"{members:,}", "in communities large enough to show"),
@@ -35,9 +36,9 @@ def kpi_tiles(data: ReportData) -> str:
             else "no answer yet",
         ),
         (
-            "Sentiment alerts",
-            f"{spikes:,}",
-            f"{voice} communit{'y' if voice == 1 else 'ies'} with brand-voice alerts",
+            "Open incidents",
+            f"{len(still_open):,}",
+            f"{critical:,} critical · {len(resolved_in_period(data)):,} resolved in the period",
         ),
         (
             "Dead letters",

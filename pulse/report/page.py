@@ -1,4 +1,5 @@
-"""The page: figures grouped into sections under the KPI tiles, and a footer of sources.
+"""The page: the incidents, then figures grouped into sections, under the KPI tiles; a footer of
+sources.
 
 The page needs nothing at view time: its template, styles and scripts are package files
 (`pulse/report/assets/`) inlined into it, and its Content-Security-Policy forbids every fetch.
@@ -18,13 +19,16 @@ from importlib import resources
 from pulse.report.data import ReportData
 from pulse.report.figures import (
     brand_voice_figure,
+    brand_voice_over_time_figure,
     dead_letters_figure,
     engagement_rate_figure,
     feedback_figures,
+    incident_tables,
     lift_figure,
     micro_vs_broad_figure,
     retention_figure,
     sentiment_figure,
+    topics_figure,
 )
 from pulse.report.kpis import kpi_tiles
 from pulse.report.svg import esc
@@ -61,6 +65,8 @@ def render_report(data: ReportData) -> tuple[str, dict[str, int], list[str]]:
     lift = lift_figure(data)
     retention = retention_figure(data)
     brand_voice = brand_voice_figure(data)
+    voice_over_time = brand_voice_over_time_figure(data)
+    topics = topics_figure(data)
     funnel, status, response = feedback_figures(data)
     sentiment = sentiment_figure(data)
     dead_letters = dead_letters_figure(data)
@@ -70,6 +76,8 @@ def render_report(data: ReportData) -> tuple[str, dict[str, int], list[str]]:
         lift,
         retention,
         brand_voice,
+        voice_over_time,
+        topics,
         funnel,
         status,
         response,
@@ -77,6 +85,15 @@ def render_report(data: ReportData) -> tuple[str, dict[str, int], list[str]]:
         dead_letters,
     ]
     sections = [
+        (
+            "incidents",
+            "Incidents: what is wrong where, and since when",
+            "A condition that held in a community, from the day it opened until it resolved: "
+            "one incident per community and type while it lasts (per idea for an unanswered "
+            "one), opened only when the shift from the community's own baseline is unlikely "
+            "given its counts. The charts below shade the windows of their own type.",
+            [incident_tables(data)],
+        ),
         (
             "engagement",
             "Engagement: small groups vs broad channels",
@@ -89,8 +106,9 @@ def render_report(data: ReportData) -> tuple[str, dict[str, int], list[str]]:
             "voice",
             "Brand voice: is the brand talking more than its members?",
             "",
-            [brand_voice.html],
+            [brand_voice.html, voice_over_time.html],
         ),
+        ("topics", "Topics: what each community talks about", "", [topics.html]),
         (
             "feedback",
             "Feedback portal",
@@ -113,6 +131,8 @@ def render_report(data: ReportData) -> tuple[str, dict[str, int], list[str]]:
         for sid, title, lead, parts in sections
     )
     points = {f.chart_id: f.points for f in figures}
+    if data.brand is not None:
+        period = f"brand {data.brand} \u00b7 {period}"
     page = _template().format(
         period=esc(period),
         generated=esc(f"{data.generated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"),
@@ -127,20 +147,35 @@ def render_report(data: ReportData) -> tuple[str, dict[str, int], list[str]]:
     return page, points, [f.chart_id for f in figures if f.empty_ok]
 
 
+def _brand_scope(data: ReportData) -> str:
+    if data.brand is None:
+        return f" ({BI_ROLE} sees every brand)"
+    return (
+        f"; that role sees only brand <code>{esc(data.brand)}</code>'s rows (row-level security "
+        "on the views)"
+    )
+
+
 def _footer(data: ReportData) -> str:
     """Where each part of the page came from, and what privacy rule shaped it."""
     build = esc(data.build) if data.build else "no promotion note on the views"
     items = [
         "<li><strong>Marts</strong>: every chart except the dead-letter summary reads the views "
         f"of schema <code>{MARTS_SCHEMA}</code> over a read-only connection after "
-        f"<code>SET ROLE {BI_ROLE}</code> (current_user: <code>{esc(data.read_as)}</code>), so "
-        f"BI-level access is enough for all of them. The views showed: {build}.</li>",
+        f"<code>SET ROLE {esc(data.read_as)}</code>, so BI-level access is enough for all of "
+        f"them{_brand_scope(data)}. The views showed: {build}.</li>",
         f"<li><strong>Dead-letter summary</strong>: {esc(data.dead_letters_source)}.</li>",
-        f"<li><strong>Alert markers</strong>: {esc(data.alerts_source)}.</li>",
+        f"<li><strong>Incidents</strong>: <code>{MARTS_SCHEMA}.fct_alert_incidents</code>, "
+        f"read as the marts are (the tables, the KPI tile and the shaded windows); the rule "
+        "that opens, escalates and resolves them is the mart's own, stated in its dbt model "
+        "description and tuned by the PULSE_INCIDENT_* settings.</li>",
+        f"<li><strong>Topics</strong>: <code>{MARTS_SCHEMA}.fct_community_topics_weekly</code>, "
+        "read as the marts are; the latest week with data is still in progress, so the "
+        "figure shows the week before it.</li>",
         f"<li><strong>Privacy</strong>: a period with fewer than {data.min_group_size} active "
         "members carries no member-derived figure in the marts (is_suppressed); it is a gap "
         "here, never a zero. No member key and no text is read.</li>",
         "<li>Self-contained page: inline SVG, styles and script, nothing fetched when it is "
-        "opened. Hover a point for its exact value.</li>",
+        "opened. Hover a point for its exact value, a shaded window for its incident.</li>",
     ]
     return "<ul>" + "".join(items) + "</ul>"

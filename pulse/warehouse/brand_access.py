@@ -122,6 +122,22 @@ def brand_grants(dsn: str, *, brand_id: str | None = None) -> list[BrandGrant]:
         return [BrandGrant(*row) for row in conn.execute(query, {"brand": brand_id})]
 
 
+def brand_only_roles(dsn: str, brand_id: str) -> list[str]:
+    """The existing roles granted `brand_id` and no other brand, by name (a brand's report reads
+    as one of them). Needs a login that may read quality (the operator's)."""
+    with psycopg.connect(dsn) as conn:
+        return [
+            row[0]
+            for row in conn.execute(
+                "select access.role_name from quality.brand_access as access "
+                "join pg_roles on pg_roles.rolname = access.role_name "
+                "group by access.role_name having count(*) = 1 and min(access.brand_id) = %s "
+                "order by access.role_name",
+                [brand_id],
+            )
+        ]
+
+
 def _refuse_unless_brand_only(conn: psycopg.Connection, role: str) -> None:
     if role in (*ROLES, BRAND_BI_ROLE):
         raise BrandAccessRefused(f"{role} is one of the pipeline's own roles, not a brand's")

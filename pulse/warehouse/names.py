@@ -33,9 +33,12 @@ MARTS = (
     "fct_brand_engagement_lift",
     "fct_member_retention",
     "fct_community_health",
+    "fct_community_quiet_core_weekly",
     "fct_feedback_ideas",
     "agg_feedback_daily",
     "fct_alert_incidents",
+    "fct_community_topics_weekly",
+    "fct_brand_topics_weekly",
 )
 
 # Advisory locks (hashtext of the name): who may not run at the same time as whom.

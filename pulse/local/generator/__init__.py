@@ -8,7 +8,8 @@ What the data looks like (tests check these claims on the generated events). The
 community that starts with the span ("greenfield"); `GeneratorConfig.brownfield()` gives what a
 real deployment sees, a community that had its members long before (`preexisting_share` 0.7)
 with a few heavy engagers (`heavy_engager_share` 0.05). The defaults' valid events are the same,
-byte for byte, as before these two shares existed, apart from `audience_size`.
+byte for byte, as before these two shares existed, apart from `audience_size` and the
+trending tags.
 
 World
     `brands` brands (`brand_1`, ...), each with 2-5 *micro* communities and 1-2 *broad* ones.
@@ -64,9 +65,18 @@ Engagement
     min, whatever the thread's size), the others within hours of it; ~30% of later comments
     reply to an earlier one (`parent_comment_id`).
 Posts and brand voice
-    Content types vary by community (text most common); ~30% of posts have tags. Staff write
-    5-40% of posts in most communities; in one micro community per brand they write ~90% of
-    posts and ~50% of comments, so the brand/moderator voice there is above 50%.
+    Content types vary by community (text most common); ~30% of posts carry the community's
+    topic and up to two everyday nouns as tags. Staff write 5-40% of posts in most communities;
+    in one micro community per brand they write ~90% of posts and ~50% of comments, so the
+    brand/moderator voice there is above 50%.
+Trending tags
+    Each brand runs one campaign tag (`giveaway`, `new_collection`, ...) in all its communities,
+    starting 35-60% into the span (each community within two days of the brand), and each
+    community has one trend of its own (`gear_swap`, `live_qa`, ...) starting 15-70% in. A trend
+    is on no post before its start, rises over a week to its peak (25-40% of posts for a
+    campaign, 15-30% for a community's own), holds a week and falls over two weeks to a quarter
+    of its peak, so the topic marts see each one rise and fade. Trends have random generators
+    of their own (`trends`): every other event is the same as without them.
 Feedback portal
     Ideas (`feedback.submitted`: title, category, optional text) in every community, three times
     as many in brand_app ones; votes over the following two weeks, ~12% of voters later flip their
@@ -97,16 +107,17 @@ of it the interpreter and imports. The brownfield shape costs about the same (20
 
 Planted incidents
     `GeneratorConfig(plant_incidents=True)` plants conditions with known windows (a sentiment
-    crisis, an engagement collapse, a brand overposting spell, late-answered ideas, and a tiny
-    control community that must open nothing); `planted_incidents(config)` lists them, and
+    crisis, an engagement collapse, a brand overposting spell, late-answered ideas, core members
+    of one micro community going quiet for two weeks from a Monday, and a tiny control community
+    that must open nothing); `planted_incidents(config)` lists them, and
     `pulse.local.generator.planted` says exactly what is planted. Off by default.
 
 This package re-exports the public names; each module has one concern: `config` (what to
 generate, `GeneratedMessage`, shared units), `vocabulary` (platforms, topics, words), `draws`
 and `encoding` (seeded numbers, JSON and timestamps), `world` (communities, members, membership
-timeline, calibration), the simulation in layers (`events`, `actors`, `engagement`, `ideas`,
-`simulation`), `invalid` and `mixing` (duplicates and invalid messages), `stream` (`generate`)
-and `producer` (`produce`).
+timeline, calibration), `trends` (trending tags), the simulation in layers (`events`, `actors`,
+`engagement`, `ideas`, `simulation`), `invalid` and `mixing` (duplicates and invalid messages),
+`stream` (`generate`) and `producer` (`produce`).
 """
 
 from pulse.local.generator.config import (

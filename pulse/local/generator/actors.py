@@ -41,22 +41,29 @@ class _Actors(_EventWriter):
         random_ = self.rng.random
         for _ in range(4):
             i = c.n_staff + int(random_() * joined)
-            if c.gone_ms[i] > acts_at:
+            if c.gone_ms[i] > acts_at and not self._silenced(c, i, acts_at):
                 return i
         return None
 
     def _pick_active(self, c: _Community, seen_at: int, acts_at: int) -> int | None:
         """A non-lurking member present at `seen_at` and at `acts_at`, by activity weight."""
-        joined = bisect.bisect_right(c.active_join_ms, seen_at)
+        index, join_ms, cum = c.active_index, c.active_join_ms, c.active_cum
+        if c.quiet_pool is not None and in_window(c.quiet, acts_at):
+            index, join_ms, cum = c.quiet_pool  # a planted quiet spell: the others act
+        joined = bisect.bisect_right(join_ms, seen_at)
         if joined == 0:
             return None
-        cum = c.active_cum
         for _ in range(4):
             position = bisect.bisect_right(cum, self.rng.random() * cum[joined - 1], 0, joined - 1)
-            i = c.active_index[position]
+            i = index[position]
             if c.gone_ms[i] > acts_at:
                 return i
         return None
+
+    @staticmethod
+    def _silenced(c: _Community, i: int, at_ms: int) -> bool:
+        """Member `i` is in a planted quiet spell at `at_ms` (planted.py): they do nothing."""
+        return c.quiet is not None and i in c.quiet_members and in_window(c.quiet, at_ms)
 
     def _staff(self, c: _Community) -> int:
         """A staff account of `c` (member index below `n_staff`)."""

@@ -48,8 +48,9 @@ class GeneratorConfig:
         plant_incidents: Plant incidents with known windows (`pulse.local.generator.planted`):
             per brand a sentiment crisis, an engagement collapse and a brand overposting spell
             in a micro community and a stretch of late-answered ideas in a broad one, every
-            other idea answered within days, and a tiny community with a few negative posts
-            (a control that must open nothing). Off by default: the stream is then exactly
+            other idea answered within days, in one micro community the most active members
+            silent for two weeks, and a tiny community with a few negative posts (a control
+            that must open nothing). Off by default: the stream is then exactly
             the same as without the option. Needs `days` >= 30.
 
     `GeneratorConfig.brownfield()` sets both to the shape of a community that existed before

@@ -15,6 +15,7 @@ from pulse.local.generator.draws import (
     _binomial,
 )
 from pulse.local.generator.planted import COLLAPSE_FACTOR, OVERPOSTING_SHARE, in_window
+from pulse.local.generator.trends import trending_tags
 from pulse.local.generator.vocabulary import (
     CONTENT_TYPES,
     MULTI_REACTION_PLATFORMS,
@@ -52,8 +53,11 @@ class _Engagement(_Actors):
         post_id = self._next_id("p")
         content_type = CONTENT_TYPES[bisect.bisect_left(c.content_cum, rng.random())]
         extra = self._text(c, at)
-        if rng.random() < 0.3:
-            tags = [c.topic, *rng.sample(NOUNS, rng.randint(0, 2))]
+        # ~30% of posts carry the community's topic and a few everyday nouns; any post may carry
+        # the trends of the moment (drawn apart, see trends.py).
+        tags = [c.topic, *rng.sample(NOUNS, rng.randint(0, 2))] if rng.random() < 0.3 else []
+        tags += trending_tags(c, at)
+        if tags:
             extra += ',"tags":["' + '","'.join(tags) + '"]'
         payload = (
             f'{{"post_id":"{post_id}","author_role":"{role}",'
@@ -151,7 +155,7 @@ class _Engagement(_Actors):
                     target_type, target_id = "comment", comments[int(random_() * earlier)][1]
             for _ in range(4):
                 member = n_staff + int(random_() * joined)
-                if gone_ms[member] > when:
+                if gone_ms[member] > when and not self._silenced(c, member, when):
                     break
             else:
                 continue

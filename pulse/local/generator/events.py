@@ -86,6 +86,8 @@ class _EventWriter:
 
     def _emit_by(self, at_ms: int, c: _Community, i: int, event_type: str, payload: str) -> bool:
         """Schedule an event by member `i` and remember that they acted."""
+        if c.quiet is not None and i in c.quiet_members and c.quiet[0] <= at_ms < c.quiet[1]:
+            return False  # a planted quiet spell (planted.py): whatever else drew them, nothing
         # An erasing member's events all arrive before the erasure, so it can clean them up.
         if self._emit(at_ms, c, c.member_ids[i], event_type, payload, not c.erasing[i]):
             c.acted[i] = 1

@@ -15,6 +15,12 @@ its resolution after it):
   submitted during `UNANSWERED[1]` days (one of them in the stretch's first hours) are first
   answered `LATE_ANSWER_DAYS` after their submission, past the 7-day limit;
 
+and, in one micro community of the whole world, a spell of core members going quiet: the
+`QUIET_SHARE` most active of its non-lurking members (at least `QUIET_MIN_MEMBERS`) do nothing
+at all for `QUIET[1]` weeks, from the first Monday at or after `QUIET[0]` of the span (the
+weekly figures count whole ISO weeks, so the spell starts with one and the first week it shows
+in starts with it), and then act as before;
+
 plus one *control*: a tiny micro community of brand_1 (`TINY_SIZE` members) with a few
 negative posts on one day, which must open nothing. The crises, collapses and spells go to the
 brand's micro communities other than its loud one (where the brand always writes ~90% of the
@@ -26,7 +32,7 @@ community.
 
 What changes when planting is on, and only then: those windows, every other idea gets its first
 answer within days (the quarter left unanswered by default would be incidents nobody planted),
-and the tiny community. The list of what was planted (`PlantedIncident`) comes from
+the tiny community and the quiet spell. The list of what was planted (`PlantedIncident`) comes from
 `pulse.local.generator.planted_incidents(config)`.
 """
 
@@ -44,6 +50,7 @@ CRISIS = (0.30, 4)
 COLLAPSE = (0.45, 5)
 OVERPOSTING = (0.62, 5)
 UNANSWERED = (0.20, 4)
+QUIET = (0.50, 2)  # (start as a share of the span, moved on to a Monday; length in weeks)
 CONTROL_AT = 0.40  # the tiny community's one bad day
 CRISIS_MOOD = (0.05, 0.85)  # positive and negative shares of items during a crisis
 CRISIS_BUSIER = 1.5
@@ -63,6 +70,13 @@ MIN_HOST_POSTS = 4.0
 # A collapse's host also gets at least this many engagements on a usual day: a collapse of a
 # dozen engagements a day is not one anybody could tell from a slow day.
 MIN_HOST_ENGAGEMENTS = 25.0
+# The quiet spell: the most active quarter of the host's non-lurking members, who are core
+# members by any measure, and enough of them that the spell is more than a couple of absences.
+QUIET_SHARE = 0.25
+QUIET_MIN_MEMBERS = 6
+# A quiet member joined this long before the spell (the weekly figures pick core members from
+# the four weeks before a week) and stays past its end.
+QUIET_TENURE_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,8 @@ class PlantedIncident:
         community_id: Where.
         alert_type: The incident type it should open (`streaming.outbound.ALERT_TYPES`).
         start: When the condition starts to hold (for idea_unanswered: the first planted idea's
-            limit has run out).
+            limit has run out; for core_members_quiet: the Monday the members stop, the start
+            of the first ISO week they are silent all through, the week whose figures show them).
         end: When it stops (exclusive): the window's end, or the last late answer.
         expect_incident: False for the control, which must open no incident of any type.
         what: One line for humans.
@@ -194,7 +209,72 @@ def plant(
                         what="a few negative posts in a tiny community (control)",
                     )
                 )
+    quiet = _plant_quiet_spell(communities, start_ms, days, end_ms)
+    if quiet is not None:
+        planted.append(quiet)
     return planted
+
+
+def _next_monday(at_ms: int) -> int:
+    """00:00 UTC of the first Monday at or after `at_ms` (the epoch began on a Thursday)."""
+    day = -(-at_ms // DAY_MS)
+    return (day + (7 - (day + 3) % 7) % 7) * DAY_MS
+
+
+def _plant_quiet_spell(
+    communities: list[Any], start_ms: int, days: int, end_ms: int
+) -> PlantedIncident | None:
+    """Silence the most active non-lurking members of one micro community for `QUIET[1]` weeks.
+
+    The host: the micro community (not the loud one, not the control) with the most members
+    who can go quiet (joined `QUIET_TENURE_DAYS` before the spell, there after it, not erasing
+    themselves; a share of a larger core is a clearer signal), on a tie one that hosts no other
+    planted incident. Sets `quiet` (the window)
+    and `quiet_members` on it, and `quiet_pool` (the members' activity draw without them).
+    """
+    first = _next_monday(start_ms + round(QUIET[0] * days) * DAY_MS)
+    last = first + QUIET[1] * 7 * DAY_MS
+
+    def eligible(c: Any) -> list[int]:
+        return [
+            i
+            for i in c.active_index
+            if c.join_ms[i] <= first - QUIET_TENURE_DAYS * DAY_MS
+            and c.gone_ms[i] > min(last, end_ms)
+            and not c.erasing[i]
+        ]
+
+    candidates = [c for c in communities if c.kind == "micro" and not c.loud and not c.control]
+    if not candidates:
+        return None
+
+    def busy(c: Any) -> bool:
+        return any(getattr(c, name) is not None for name in ("crisis", "collapse", "overposting"))
+
+    host = max(candidates, key=lambda c: (len(eligible(c)), not busy(c), -c.index))
+    pool = eligible(host)
+    if len(pool) < QUIET_MIN_MEMBERS:
+        return None
+    cum = host.active_cum
+    weight = {i: cum[p] - (cum[p - 1] if p else 0.0) for p, i in enumerate(host.active_index)}
+    wanted = max(QUIET_MIN_MEMBERS, round(QUIET_SHARE * len(host.active_index)))
+    chosen = frozenset(sorted(pool, key=lambda i: (-weight[i], i))[:wanted])
+    host.quiet = (first, last)
+    host.quiet_members = chosen
+    # What _pick_active draws from while the spell lasts: the same members and weights, the
+    # quiet ones left out, so the others write what the community writes on a usual day.
+    kept = [i for i in host.active_index if i not in chosen]
+    kept_cum: list[float] = []
+    for i in kept:
+        kept_cum.append((kept_cum[-1] if kept_cum else 0.0) + weight[i])
+    host.quiet_pool = (kept, [host.join_ms[i] for i in kept], kept_cum)
+    return PlantedIncident(
+        host.cid,
+        "core_members_quiet",
+        _moment(first),
+        _moment(min(last, end_ms)),
+        what=f"{len(chosen)} core members stop acting for {QUIET[1]} weeks",
+    )
 
 
 def in_window(window: tuple[int, int] | None, at_ms: int) -> bool:

@@ -1,5 +1,5 @@
 """The fixed vocabularies events are drawn from: platforms, topics, join sources, content
-types, reactions, idea categories and the words of the generated text."""
+types, reactions, idea categories, trending tags and the words of the generated text."""
 
 PLATFORMS = ("facebook", "reddit", "discord", "brand_app")
 # Where one member may put several reaction kinds on one target (emoji reactions); elsewhere a
@@ -38,6 +38,25 @@ POSITIVE_CLOSERS = ("Thanks so much!", "Love it.", "Really happy with this.", "G
 NEGATIVE_CLOSERS = ("Not happy.", "What a mess.", "I hate this.", "So frustrating.")
 NEUTRAL_CLOSERS = ("Any thoughts?", "Details below.", "See the link.", "Posting for reference.")
 NOUNS = ("update", "guide", "schedule", "meetup", "photo", "checklist", "session", "app", "order")
+# Trending tags (trends.py): a brand's campaign, run in all its communities, and a community's own.
+CAMPAIGN_TAGS = (
+    "giveaway",
+    "new_collection",
+    "loyalty_week",
+    "spring_drop",
+    "collab_launch",
+    "members_sale",
+)
+COMMUNITY_TREND_TAGS = (
+    "beginner_questions",
+    "gear_swap",
+    "weekly_challenge",
+    "local_meetups",
+    "troubleshooting",
+    "show_and_tell",
+    "live_qa",
+    "tips_thread",
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 IDEA_TITLES = (
     "Add a {topic} starter kit",

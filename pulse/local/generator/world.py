@@ -18,6 +18,7 @@ from pulse.local.generator.planted import (
     in_window,
     plant,
 )
+from pulse.local.generator.trends import Trend, plan_trends
 from pulse.local.generator.vocabulary import (
     BROAD_TOPICS,
     CONTENT_TYPES,
@@ -64,6 +65,9 @@ class _Community:
     idea_factor: float = 1.0
     lurker_share: float = 0.7
     audience_size: int = 0  # what the platform says (community.upserted)
+    # trending tags (trends.py) and the generator of their own that draws them for each post
+    trends: tuple[Trend, ...] = ()
+    tag_rng: random.Random | None = None
     # planted incidents (GeneratorConfig.plant_incidents): windows [start ms, end ms)
     loud: bool = False  # the brand's micro community where staff write ~90% of the posts
     control: bool = False  # the tiny community of the planted control
@@ -71,6 +75,10 @@ class _Community:
     collapse: tuple[int, int] | None = None
     overposting: tuple[int, int] | None = None
     unanswered: tuple[int, int] | None = None
+    quiet: tuple[int, int] | None = None  # the quiet spell: its members do nothing in it
+    quiet_members: frozenset[int] = frozenset()
+    # active_index, active_join_ms and active_cum without the quiet members (planted.py)
+    quiet_pool: tuple[list[int], list[int], list[float]] | None = None
     # members, sorted by join time; the first `n_staff` are staff accounts
     n_staff: int = 0
     staff_roles: list[str] = field(default_factory=list)
@@ -142,6 +150,7 @@ class _World:
         self._plan_communities()
         if config.plant_incidents:
             self._plan_tiny_community()
+        plan_trends(self.communities, config.seed, self.start_ms, self.span_ms)
         self._draw_members()
         self._calibrate()
         if config.plant_incidents:

@@ -10,6 +10,9 @@ from pulse.report import svg as charts
 from pulse.report.data import Community, ReportData
 from pulse.report.svg import MUTED_COLOR, PALETTE, LegendItem, Series
 
+# The panel of communities that never said their brand.
+NO_BRAND = "(no brand)"
+
 
 def community_names(data: ReportData) -> dict[str, Community]:
     """Each community by its id."""
@@ -80,7 +83,7 @@ def per_brand_series(
     by_brand: dict[str, list[Series]] = defaultdict(list)
     for community_id, points in values.items():
         community = names.get(community_id)
-        brand = (community.brand_id if community else None) or "(no brand)"
+        brand = (community.brand_id if community else None) or NO_BRAND
         colour, dashed = styles.get(community_id, (MUTED_COLOR, False))
         by_brand[brand].append(
             Series(
@@ -92,7 +95,7 @@ def per_brand_series(
         )
     return [
         (brand, sorted(by_brand[brand], key=lambda s: (s.dashed, s.name)))
-        for brand in [*brand_ids(data), "(no brand)"]
+        for brand in [*brand_ids(data), NO_BRAND]
         if brand in by_brand
     ]
 

@@ -13,8 +13,10 @@ from datetime import date
 from pulse.report import svg as charts
 from pulse.report.data import ReportData
 from pulse.report.figures.communities import brand_ids, brand_label, legend_for, per_brand_series
+from pulse.report.figures.incidents import incident_bands
 from pulse.report.figures.layout import PANEL_1, Figure, figure, panel_width
 from pulse.report.svg import (
+    ALERT_COLOR,
     BROAD_COLOR,
     MICRO_COLOR,
     PALETTE,
@@ -27,7 +29,7 @@ from pulse.report.svg import (
 
 
 def engagement_rate_figure(data: ReportData) -> Figure:
-    """Weekly engagement rate per community: one panel per brand, one line per community.
+    """Weekly engagement rate per community, shaded over the weeks of engagement-drop incidents.
 
     Args:
         data: the report's figures.
@@ -51,6 +53,7 @@ def engagement_rate_figure(data: ReportData) -> Figure:
                 y_label="engagement rate (% per member per post)",
                 x_label="week starting (Monday, UTC)",
                 y_domain=(0.0, y_top),
+                bands=incident_bands(data, "engagement_drop", brand, step=7),
                 width=panel_width(len(by_brand)),
                 height=280,
                 point_radius=2.8,
@@ -68,8 +71,12 @@ def engagement_rate_figure(data: ReportData) -> Figure:
         "members at the start of the day), pooled over each week's shown days of "
         "marts.fct_community_daily. Solid lines: micro communities; dashed grey: the brand's "
         "broad channels. Same scale in every panel; a gap is a week with too few active members "
-        "to show.",
+        "to show. Shaded: the weeks an engagement_drop incident of marts.fct_alert_incidents "
+        "touched, from the day it opened to the day it resolved, or to the last day seen while "
+        "it is open (dashed edge): engagements per post fell below the community's own baseline "
+        "by more than its counts make likely by chance.",
         panels,
+        legend=charts.legend([LegendItem("engagement_drop incident window", ALERT_COLOR, "band")]),
         columns=min(3, len(panels)),
     )
 

@@ -1,7 +1,8 @@
 """Reading the report's figures from the warehouse, only through `pulse.warehouse.connect`.
 
-`marts` reads the views of schema marts as pulse_bi, `operational` what BI may not see (raw
-and quality), `load` puts both into one `ReportData`, `query` holds their shared helpers.
+`marts` reads the views of schema marts (incidents and topics included) as pulse_bi, or the
+role it is given, `operational` what BI may not see (raw), `load` puts both into one
+`ReportData`, `query` holds their shared helpers.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Reading the marts exactly as a BI tool does: `SET ROLE pulse_bi`, views of schema `marts`.
 
-If these reads succeed, BI-level access is enough for every figure drawn from the marts.
+If these reads succeed, BI-level access is enough for every figure drawn from the marts. Every
+read of a mart goes through the one connection `connect_to_marts` opens, so the role it acts
+as is chosen in one place (pulse_bi by default; a role that sees fewer rows sees fewer here).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from pulse.report.data import (
     Community,
     DailyFigures,
     Idea,
+    Incident,
     LiftWeek,
     RetentionPoint,
+    TopicWeek,
     WeeklyEngagement,
 )
 from pulse.report.errors import ReportError
@@ -77,6 +81,36 @@ COLUMNS_READ: dict[str, tuple[str, ...]] = {
         "hours_to_first_response",
         "hours_to_decision",
     ),
+    # in the order of `Incident`'s fields
+    "fct_alert_incidents": (
+        "community_id",
+        "brand_id",
+        "idea_id",
+        "alert_type",
+        "status",
+        "severity",
+        "resolution",
+        "metric",
+        "observed",
+        "baseline",
+        "days_held",
+        "peak_on",
+        "opened_at",
+        "last_seen_at",
+        "resolved_at",
+    ),
+    # in the order of `TopicWeek`'s fields
+    "fct_community_topics_weekly": (
+        "community_id",
+        "week_start",
+        "tag",
+        "posts",
+        "engagements",
+        "share_of_posts",
+        "engagements_per_post",
+        "posts_previous_4_weeks_avg",
+        "is_rising",
+    ),
 }
 
 
@@ -84,27 +118,28 @@ def _mart(name: str) -> sql.Composed:
     return sql.SQL("{}").format(sql.Identifier(MARTS_SCHEMA, name))
 
 
-def connect_as_bi(dsn: str) -> Connection:
-    """A read-only connection acting as pulse_bi, once every mart the report reads is there.
+def connect_to_marts(dsn: str, role: str = BI_ROLE) -> Connection:
+    """A read-only connection acting as `role`, once every mart the report reads is there.
 
     Args:
-        dsn: warehouse connection string of a role that is, or may act as, pulse_bi.
+        dsn: warehouse connection string of a role that is, or may act as, `role`.
+        role: the role the marts are read as (pulse_bi: every brand's rows).
 
     Returns:
         The open connection (the caller closes it).
 
     Raises:
-        ReportError: the warehouse cannot be reached, the login may not act as pulse_bi, or
-            pulse_bi sees no view of one of the marts (not published yet).
+        ReportError: the warehouse cannot be reached, the login may not act as `role`, or
+            `role` sees no view of one of the marts (not published yet).
     """
     try:
-        conn = connect(dsn, role=BI_ROLE, read_only=True)
+        conn = connect(dsn, role=role, read_only=True)
     except OperationalError as error:
         raise ReportError(f"cannot connect to the warehouse: {error}".strip()) from None
     except RoleUnavailable:
         raise ReportError(
-            f"the report reads marts as {BI_ROLE}, and this DSN's user may not act as it "
-            f"(connect as {BI_ROLE}, or as a role granted {BI_ROLE})"
+            f"the report reads marts as {role}, and this DSN's user may not act as it "
+            f"(connect as {role}, or as a role granted {role})"
         ) from None
     missing = []
     for mart in COLUMNS_READ:
@@ -114,7 +149,7 @@ def connect_as_bi(dsn: str) -> Connection:
     if missing:
         conn.close()
         raise ReportError(
-            f"{BI_ROLE} sees no {', '.join(f'{MARTS_SCHEMA}.{m}' for m in missing)}: run the "
+            f"{role} sees no {', '.join(f'{MARTS_SCHEMA}.{m}' for m in missing)}: run the "
             "pipeline (dbt build, marts gate, promote) first"
         )
     return conn
@@ -232,5 +267,44 @@ def read_ideas(conn: Connection) -> list[Idea]:
                 "select community_id, current_status, decision_status, "
                 "hours_to_first_response, hours_to_decision from {}"
             ).format(_mart("fct_feedback_ideas"))
+        )
+    ]
+
+
+def _select(mart: str) -> sql.Composed:
+    """`select <the columns COLUMNS_READ lists> from marts.<mart>`."""
+    return sql.SQL("select {} from {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, COLUMNS_READ[mart])), _mart(mart)
+    )
+
+
+def read_incidents(conn: Connection) -> list[Incident]:
+    """Every incident, open or resolved, in opening order."""
+    return [
+        Incident(*r[:8], as_float(r[8]), as_float(r[9]), int(r[10]), *r[11:])
+        for r in conn.execute(
+            sql.SQL("{} order by opened_at, community_id, alert_type, idea_id").format(
+                _select("fct_alert_incidents")
+            )
+        )
+    ]
+
+
+def read_topics(conn: Connection) -> list[TopicWeek]:
+    """Every community-week-tag (a week too small to show has no row), in week order."""
+    return [
+        TopicWeek(
+            r[0],
+            r[1],
+            r[2],
+            int(r[3]),
+            None if r[4] is None else int(r[4]),
+            *map(as_float, r[5:8]),
+            bool(r[8]),
+        )
+        for r in conn.execute(
+            sql.SQL("{} order by week_start, community_id, tag").format(
+                _select("fct_community_topics_weekly")
+            )
         )
     ]

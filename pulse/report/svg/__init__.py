@@ -7,7 +7,9 @@ their viewBox: give each a width close to the width it is shown at, so text stay
 
 The modules: `style` (colours, font), `format` (text and numbers), `scales` (ticks, linear
 scales), `marks` (what charts are given and return), `frame` (plot area, axes, the empty chart),
-`lines`, `intervals` and `bars` (the chart types), `legend` (HTML legends).
+`lines`, `intervals` and `bars` (the chart types), `legend` (HTML legends). Bands (shaded
+stretches of a line chart's x axis) are not data points: they carry a `<title>` too, and each
+is named in its chart's accessible label.
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ from pulse.report.svg.intervals import interval_chart
 from pulse.report.svg.legend import LegendItem, legend
 from pulse.report.svg.lines import line_chart
 from pulse.report.svg.marks import (
+    Band,
     Bar,
     Chart,
     ColumnSeries,
     IntervalPoint,
     IntervalSeries,
-    Marker,
     Rule,
     Series,
 )
@@ -59,6 +61,7 @@ __all__ = [
     "MUTED_COLOR",
     "PALETTE",
     "TEXT_COLOR",
+    "Band",
     "Bar",
     "Chart",
     "ColumnSeries",
@@ -66,7 +69,6 @@ __all__ = [
     "IntervalPoint",
     "IntervalSeries",
     "LegendItem",
-    "Marker",
     "Rule",
     "Series",
     "X",

@@ -14,7 +14,7 @@ from pulse.report.svg.frame import (
     x_tick,
     y_axis,
 )
-from pulse.report.svg.marks import Bar, Chart, ColumnSeries, Rule
+from pulse.report.svg.marks import Bar, Chart, ColumnSeries
 from pulse.report.svg.scales import LinearScale, nice_domain, nice_ticks
 from pulse.report.svg.style import AXIS_COLOR, GRID_COLOR, MICRO_COLOR, TEXT_COLOR
 
@@ -27,18 +27,23 @@ def hbar_chart(
     x_label: str,
     subtitle: str = "",
     x_domain: tuple[float, float] | None = None,
-    threshold: Rule | None = None,
     width: float = 600,
     row_height: float = 24,
     label_width: float = 190,
+    description: str = "",
 ) -> Chart:
-    """One horizontal bar per item, labelled on the left, value at the bar's end."""
+    """One horizontal bar per item, labelled on the left, value at the bar's end.
+
+    A bar's `reference` is drawn as a dark tick across it; `description` is added to the
+    chart's accessible label (what a screen reader hears besides the title).
+    """
     if not bars:
         return empty_chart(title, "no data shown", width=width)
-    top = top_margin(title, subtitle) + (12 if threshold is not None else 0)
+    top = top_margin(title, subtitle)
     height = top + row_height * len(bars) + 46
     frame = Frame(width, height, left=label_width, right=56, top=top)
-    high = max([b.value for b in bars] + ([threshold.value] if threshold else []))
+    references = [b.reference for b in bars if b.reference is not None]
+    high = max([b.value for b in bars] + references)
     if x_domain is None:
         x_lo, x_hi, ticks = nice_domain(0.0, high if high > 0 else 1.0)
     else:
@@ -63,6 +68,8 @@ def hbar_chart(
         y = frame.y1 + i * row_height + 4
         h = row_height - 8
         w = max(sx(bar.value) - sx(x_lo), 0.0)
+        # the annotation follows the bar, or its reference tick when that reaches further
+        ends = w if bar.reference is None else max(w, sx(bar.reference) - sx(x_lo))
         frame.add(
             f'<text x="{px(frame.x0 - 8)}" y="{px(y + h / 2 + 4)}" text-anchor="end">'
             f"{esc(bar.label)}</text>"
@@ -72,23 +79,20 @@ def hbar_chart(
         frame.add(
             f'<rect class="pt" x="{px(frame.x0)}" y="{px(y)}" width="{px(max(w, 1.5))}" '
             f'height="{px(h)}" rx="2" fill="{bar.color}"><title>{esc(tooltip)}</title></rect>'
-            f'<text x="{px(frame.x0 + w + 5)}" y="{px(y + h / 2 + 4)}" font-size="10.5" '
+            f'<text x="{px(frame.x0 + ends + 5)}" y="{px(y + h / 2 + 4)}" font-size="10.5" '
             f'fill="{AXIS_COLOR}">{esc(bar.annotation or x_format(bar.value))}</text>'
         )
+        if bar.reference is not None:
+            x = sx(bar.reference)
+            frame.add(
+                f'<line x1="{px(x)}" x2="{px(x)}" y1="{px(y - 2)}" y2="{px(y + h + 2)}" '
+                f'stroke="{TEXT_COLOR}" stroke-width="2"/>'
+            )
     frame.add(
         f'<line x1="{px(frame.x0)}" x2="{px(frame.x0)}" y1="{px(frame.y1)}" '
         f'y2="{px(frame.y0)}" stroke="{AXIS_COLOR}"/>'
     )
-    if threshold is not None:
-        x = sx(threshold.value)
-        frame.add(
-            f'<line class="rule" x1="{px(x)}" x2="{px(x)}" y1="{px(frame.y1 - 4)}" '
-            f'y2="{px(frame.y0)}" stroke="{threshold.color}" stroke-width="1.6" '
-            f'stroke-dasharray="5 4"/>'
-            f'<text x="{px(x + 4)}" y="{px(frame.y1 - 6)}" font-size="10.5" '
-            f'fill="{threshold.color}">{esc(threshold.label)}</text>'
-        )
-    return Chart(frame.render(title), points)
+    return Chart(frame.render(". ".join(part for part in (title, description) if part)), points)
 
 
 def column_chart(

@@ -14,7 +14,7 @@ class LegendItem:
 
     name: str
     color: str
-    shape: str = "line"  # line | dashed | dot | bar | marker | interval | rule
+    shape: str = "line"  # line | dashed | dot | bar | band | tick | interval | rule
     note: str = ""
 
 
@@ -34,8 +34,13 @@ def _swatch(item: LegendItem) -> str:
             f'<line x1="7" y1="13" x2="15" y2="13" stroke="{c}" stroke-width="1.6"/>'
             f'<circle cx="11" cy="7" r="3.4" fill="{c}"/>'
         )
-    elif item.shape == "marker":
-        body = f'<path d="M5,2 L17,2 L11,12 Z" fill="{c}"/>'
+    elif item.shape == "band":
+        body = (
+            f'<rect x="3" y="1" width="16" height="12" fill="{c}" fill-opacity="0.16"/>'
+            f'<rect x="3" y="1" width="16" height="3" fill="{c}"/>'
+        )
+    elif item.shape == "tick":
+        body = f'<line x1="11" y1="1" x2="11" y2="13" stroke="{c}" stroke-width="2"/>'
     else:  # bar
         body = f'<rect x="3" y="2" width="16" height="10" rx="2" fill="{c}"/>'
     return f'<svg viewBox="0 0 22 14" width="22" height="14" aria-hidden="true">{body}</svg>'

@@ -1,4 +1,4 @@
-"""Line charts: a line and a dot per value over dates or numbers, with rules and alert markers."""
+"""Line charts: a line and a dot per value over dates or numbers, with rules and shaded bands."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from pulse.report.svg.frame import (
     x_tick,
     y_axis,
 )
-from pulse.report.svg.marks import Chart, Marker, Rule, Series
+from pulse.report.svg.marks import Band, Chart, Rule, Series
 from pulse.report.svg.scales import LinearScale, X, as_number, date_ticks, nice_domain, nice_ticks
+from pulse.report.svg.style import AXIS_COLOR
 
 
 def line_chart(
@@ -32,13 +33,17 @@ def line_chart(
     y_domain: tuple[float, float] | None = None,
     x_format: Callable[[X], str] | None = None,
     rules: Sequence[Rule] = (),
-    markers: Sequence[Marker] = (),
+    bands: Sequence[Band] = (),
     width: float = 400,
     height: float = 260,
     point_radius: float = 2.4,
     tooltip_format: Formatter | None = None,
 ) -> Chart:
-    """Lines with a dot per value; dates or numbers on x; optional reference lines and markers."""
+    """Lines with a dot per value; dates or numbers on x; optional reference lines and bands.
+
+    Bands are shaded behind the lines, cut at the plot's edges; each is named in the chart's
+    accessible label as well as in its tooltip.
+    """
     drawn = [(x, y) for s in series for x, y in s.points if y is not None]
     if not drawn:
         return empty_chart(title, "no data shown (none, or every period suppressed)", width=width)
@@ -46,7 +51,7 @@ def line_chart(
     dated = isinstance(drawn[0][0], date)
     lo_x, hi_x = (min(xs), max(xs)) if x_domain is None else tuple(map(as_number, x_domain))
     if y_domain is None:
-        ys = [y for _, y in drawn] + [r.value for r in rules] + [m.y for m in markers]
+        ys = [y for _, y in drawn] + [r.value for r in rules]
         low, high = min(ys), max(ys)
         low = min(low, 0.0) if low >= 0 else low
         y_lo, y_hi, ticks = nice_domain(low, high * 1.05 if high > 0 else high)
@@ -69,6 +74,9 @@ def line_chart(
         for tick in nice_ticks(lo_x, hi_x, count=min(8, max(2, int(hi_x - lo_x)))):
             if lo_x <= tick <= hi_x and float(tick).is_integer():
                 x_tick(frame, sx(tick), (x_format or (lambda v: f"{v:g}"))(tick))
+    shown = [b for b in bands if as_number(b.end) >= lo_x and as_number(b.start) <= hi_x]
+    for k, band in enumerate(shown):
+        _band(frame, sx, band, row=k % 3)
     for rule in rules:
         h_rule(frame, sy, rule)
     tip = tooltip_format or y_format
@@ -102,11 +110,37 @@ def line_chart(
                 f'r="{point_radius:g}" fill="{s.color}" stroke="#fff" stroke-width="0.6">'
                 f"<title>{esc(s.name)} · {esc(fmt_x(x))}: {esc(tip(y))}</title></circle>"
             )
-    for marker in markers:
-        cx, cy = sx(as_number(marker.x)), sy(marker.y) - 7
-        frame.add(
-            f'<path class="marker" d="M{px(cx - 5)},{px(cy - 8)} L{px(cx + 5)},{px(cy - 8)} '
-            f'L{px(cx)},{px(cy)} Z" fill="{marker.color}" stroke="#fff" stroke-width="0.8">'
-            f"<title>{esc(marker.label)}</title></path>"
+    shaded = "Shaded: " + "; ".join(band.label for band in shown) if shown else ""
+    return Chart(frame.render(". ".join(part for part in (title, shaded) if part)), points)
+
+
+def _band(frame: Frame, sx: LinearScale, band: Band, row: int) -> None:
+    """A shaded stretch of the plot area; its tag on `row` (0-2), so near ones do not collide."""
+    left = min(max(sx(as_number(band.start)), frame.x0), frame.x1)
+    right = min(max(sx(as_number(band.end)), frame.x0), frame.x1)
+    if right - left < 3:  # a stretch narrower than a day of a long axis still shows
+        middle = (left + right) / 2
+        left, right = max(frame.x0, middle - 1.5), min(frame.x1, middle + 1.5)
+    top, bottom = frame.y1, frame.y0
+    parts = [
+        f'<rect x="{px(left)}" y="{px(top)}" width="{px(right - left)}" '
+        f'height="{px(bottom - top)}" fill="{band.color}" '
+        f'fill-opacity="{0.16 if band.strong else 0.08}"/>',
+        f'<rect x="{px(left)}" y="{px(top)}" width="{px(right - left)}" height="4" '
+        f'fill="{band.accent}"/>',
+    ]
+    if band.open_end:
+        parts.append(
+            f'<line x1="{px(right)}" x2="{px(right)}" y1="{px(top)}" y2="{px(bottom)}" '
+            f'stroke="{band.color}" stroke-width="1.2" stroke-dasharray="3 3"/>'
         )
-    return Chart(frame.render(title), points)
+    if band.tag:
+        # Written inside the band from its left edge, or ending at its right edge in the right
+        # half of the plot, so it stays inside the chart; the halo keeps it legible over lines.
+        anchor, x = ("end", right - 3) if left > (frame.x0 + frame.x1) / 2 else ("start", left + 3)
+        parts.append(
+            f'<text x="{px(x)}" y="{px(top + 15 + 12 * row)}" text-anchor="{anchor}" '
+            f'font-size="10.5" fill="{AXIS_COLOR}" stroke="#fff" stroke-width="3" '
+            f'paint-order="stroke">{esc(band.tag)}</text>'
+        )
+    frame.add(f'<g class="band"><title>{esc(band.label)}</title>{"".join(parts)}</g>')

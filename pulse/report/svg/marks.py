@@ -1,4 +1,4 @@
-"""What chart functions take (series, points, bars, rules, markers) and return (`Chart`)."""
+"""What chart functions take (series, points, bars, rules, bands) and return (`Chart`)."""
 
 from __future__ import annotations
 
@@ -48,13 +48,22 @@ class IntervalSeries:
 
 
 @dataclass(frozen=True)
-class Marker:
-    """An event drawn on a line chart (an alert): a triangle above (x, y)."""
+class Band:
+    """A stretch of x shaded behind a line chart's lines (an incident's window).
 
-    x: X
-    y: float
+    `label` is its tooltip and what a screen reader hears; `tag` is the short text written at
+    its top; `accent` colours the strip along its top (the line it is about); `open_end` draws
+    its right edge dashed (still going). `strong` shades it darker (a critical incident).
+    """
+
+    start: X
+    end: X
     label: str
+    tag: str = ""
+    accent: str = ALERT_COLOR
     color: str = ALERT_COLOR
+    open_end: bool = False
+    strong: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class Bar:
     color: str = MICRO_COLOR
     tooltip: str = ""
     annotation: str | None = None
+    reference: float | None = None  # a tick across the bar (an earlier value to compare with)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,14 @@
 
 Generated events with planted incidents (GeneratorConfig.plant_incidents: per brand a sentiment
 crisis, an engagement collapse and a brand overposting spell in micro communities, late-answered
-ideas, the busiest broad community's negative end, and a tiny control community with a few
+ideas, the busiest broad community's negative end; in one micro community a spell of core
+members going quiet for two weeks from a Monday; and a tiny control community with a few
 negative posts) are stored as the consumer stores them and built by dbt. Then:
 
 - recall: every planted incident opened an incident of its community and type within one day
-  of its start (100% required);
+  of its start (100% required); the quiet spell's start is the Monday its members stop, the
+  start of the first ISO week they are silent all through, which is when the weekly incident
+  opens;
 - precision: at least 90% of the incidents opened overlap a planted one of their community and
   type (the day rules' own precision, without the idea incidents, is printed too);
 - the tiny community opens nothing, and every brand's large community's crisis opens one.
@@ -111,7 +114,12 @@ def test_planted_incidents_are_found_and_little_else_is(
         "engagement_drop",
         "brand_voice_too_high",
         "idea_unanswered",
+        "core_members_quiet",
     }
+    # The week rule opens on the Monday of the first week the quiet members were silent through.
+    (quiet,) = [p for p in expected if p.alert_type == "core_members_quiet"]
+    assert quiet.start.weekday() == 0
+    assert [i["opened_at"] for i in found if opened_in_time(i, quiet)] == [quiet.start]
     for incident in found:
         assert (incident["status"] == "open") == (incident["resolved_at"] is None)
         assert incident["opened_at"] < incident["last_seen_at"]

@@ -161,6 +161,44 @@ def test_dbt_build_passes_on_fixtures_with_hand_computed_figures(
     assert lift["micro_engagement_rate_lower_95"] < lift["micro_engagement_rate"]
     assert lift["micro_engagement_rate"] < lift["micro_engagement_rate_upper_95"]
 
+    # Topics, from the posts' tags in raw: acme-runners' week of 2026-01-05 has p-r1 (tags
+    # ["sunday"], its 6 engagements) and p-r2 (no tags): 'sunday' is on 1 of its 2 posts. Brand
+    # acme adds acme-main's two untagged posts of that week: 1 of 4. No week before: no mean.
+    topics = fetch(
+        pg_dsn,
+        "select community_id, brand_id, week_start, tag, posts, engagements, share_of_posts, "
+        "engagements_per_post, posts_previous_4_weeks_avg, is_rising "
+        "from analytics.fct_community_topics_weekly",
+    )
+    assert topics == [
+        {
+            "community_id": "acme-runners",
+            "brand_id": "acme",
+            "week_start": date(2026, 1, 5),
+            "tag": "sunday",
+            "posts": 1,
+            "engagements": 6,
+            "share_of_posts": Decimal("0.5000"),
+            "engagements_per_post": Decimal("6.0000"),
+            "posts_previous_4_weeks_avg": None,
+            "is_rising": False,
+        }
+    ]
+    brand_topics = fetch(
+        pg_dsn,
+        "select brand_id, tag, communities, posts, share_of_posts "
+        "from analytics.fct_brand_topics_weekly",
+    )
+    assert brand_topics == [
+        {
+            "brand_id": "acme",
+            "tag": "sunday",
+            "communities": 1,
+            "posts": 1,
+            "share_of_posts": Decimal("0.2500"),
+        }
+    ]
+
     # idea-1: i4 voted down, then up: 4 up, 0 down. The brand commented 6 h after submission
     # (i3's earlier comment is no brand answer) and accepted it 48 h after. 4 voters (and
     # idea-2's 2) are fewer than min_group_size 5: the mart shows no vote figure of either.

@@ -27,9 +27,21 @@ def test_dbt_env_takes_connection_and_group_size_from_dsn_and_settings() -> None
         "DO_NOT_TRACK": "1",
     }
     assert {key: env.get(key) for key in expected} == expected
-    # Everything else is the alert and incident rules' settings, which dbt's vars read.
+    # Everything else is the alert, incident and rising topic rules' settings, which dbt's vars
+    # read.
     others = set(env) - set(expected)
-    assert others and all(k.startswith(("PULSE_ALERT_", "PULSE_INCIDENT_")) for k in others)
+    assert others and all(
+        k.startswith(("PULSE_ALERT_", "PULSE_INCIDENT_", "PULSE_TOPIC_RISING_")) for k in others
+    )
+
+
+def test_dbt_env_passes_the_rising_topic_rule_from_settings() -> None:
+    env = dbt_env(
+        "host=127.0.0.1 user=postgres",
+        Settings(topic_rising_min_posts=8, topic_rising_min_change=1.25),
+    )
+    assert env["PULSE_TOPIC_RISING_MIN_POSTS"] == "8"
+    assert env["PULSE_TOPIC_RISING_MIN_CHANGE"] == "1.25"
 
 
 def test_dbt_env_fills_libpq_defaults_for_a_short_dsn() -> None:

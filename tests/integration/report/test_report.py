@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +38,15 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from pulse.paths import REPO_ROOT
+from pulse.publishing.mart_views import replace_mart_view
 from pulse.report import COLUMNS_READ, ReportError, build_report
 from pulse.settings import Settings
+from pulse.warehouse.brand_access import grant_brand
 
 pytestmark = [pytest.mark.integration]
 
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
+PULSE = str(Path(sys.executable).with_name("pulse"))
 BUILD = "build_report_fixture"
 LAST_DAY = date(2026, 3, 29)  # a Sunday: five whole ISO weeks end here
 DAYS = 35
@@ -51,6 +57,8 @@ CHARTS = (
     "lift",
     "retention",
     "brand_voice",
+    "brand_voice_over_time",
+    "topics",
     "feedback_funnel",
     "feedback_status",
     "response_times",
@@ -90,10 +98,145 @@ def _wave(n: int, k: int, amplitude: float) -> float:
     return amplitude * math.sin(n / 2.3 + k)
 
 
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+def _incident(
+    community_id: str,
+    alert_type: str,
+    opened: date,
+    last_seen: date,
+    resolved: date | None,
+    **figures: Any,
+) -> dict[str, Any]:
+    """A row of fct_alert_incidents (windows from midnight to midnight, UTC)."""
+    return {
+        "incident_id": uuid.uuid5(uuid.NAMESPACE_URL, f"{community_id}|{alert_type}|{opened}"),
+        "community_id": community_id,
+        "brand_id": community_id.split(".")[0],
+        "idea_id": None,
+        "alert_type": alert_type,
+        "status": "open" if resolved is None else "resolved",
+        "resolution": None if resolved is None else "condition_ended",
+        "opened_at": _midnight(opened),
+        "escalated_at": None,
+        "last_seen_at": _midnight(last_seen),
+        "resolved_at": None if resolved is None else _midnight(resolved),
+        **figures,
+    }
+
+
+def incident_rows() -> list[dict[str, Any]]:
+    """Acme Fans' sour last days, still open; two incidents resolved weeks ago; an idea waiting."""
+    first = _days()[0]
+    sour = LAST_DAY - timedelta(days=2)  # the first of Acme Fans' sour days
+    return [
+        # held on the two complete sour days; the last day with data may be in progress
+        _incident(
+            "acme.broad.fans",
+            "negative_sentiment_spike",
+            sour,
+            LAST_DAY,
+            None,
+            severity="critical",
+            metric="negative_share",
+            observed=0.8,
+            baseline=0.18,
+            days_held=2,
+            peak_on=LAST_DAY - timedelta(days=1),
+        ),
+        _incident(
+            "acme.micro.yoga",
+            "brand_voice_too_high",
+            date(2026, 3, 9),
+            date(2026, 3, 12),
+            date(2026, 3, 15),
+            severity="warning",
+            metric="brand_post_share",
+            observed=0.71,
+            baseline=0.55,
+            days_held=3,
+            peak_on=date(2026, 3, 10),
+        ),
+        _incident(
+            "bloom.micro.ferns",
+            "engagement_drop",
+            date(2026, 3, 3),
+            date(2026, 3, 6),
+            date(2026, 3, 9),
+            severity="warning",
+            metric="engagements_per_post",
+            observed=1.9,
+            baseline=2.9,
+            days_held=3,
+            peak_on=date(2026, 3, 4),
+        ),
+        # idea-5-0 (Bloom Support) was submitted on the first day and never answered
+        {
+            **_incident(
+                "bloom.broad.support",
+                "idea_unanswered",
+                first + timedelta(days=7),
+                LAST_DAY,
+                None,
+                severity="critical",
+                metric="hours_unanswered",
+                observed=(LAST_DAY - first).days * 24.0,
+                baseline=None,
+                days_held=(LAST_DAY - first).days - 7,
+                peak_on=LAST_DAY,
+            ),
+            "idea_id": "idea-5-0",
+            "escalated_at": _midnight(first + timedelta(days=14)),
+        },
+    ]
+
+
+TAGS = ("events", "questions", "photos", "tips", "feedback", "offtopic")
+RISING_WEEK = date(2026, 3, 16)  # the latest complete week: the last day may be in progress
+
+
+def topic_rows(community_id: str, micro: bool) -> list[dict[str, Any]]:
+    """Six steady tags a week; the trail runners' ultra-training rises in the latest complete
+    week, the fern friends' heatwave in the week still in progress (which the report skips)."""
+    rows = []
+    for week in range(5):
+        week_start = _days()[0] + timedelta(days=7 * week)
+        tags = {
+            tag: ((7 - j) * (1 if micro else 3) + week % 2, False) for j, tag in enumerate(TAGS)
+        }
+        if community_id == "acme.micro.trail" and week_start == RISING_WEEK:
+            tags["ultra-training"] = (9, True)
+        if community_id == "bloom.micro.ferns" and week_start == RISING_WEEK + timedelta(days=7):
+            tags["heatwave"] = (12, True)
+        total = sum(posts for posts, _ in tags.values())
+        for tag, (posts, rising) in tags.items():
+            before = 1.5 if rising else float(posts)
+            rows.append(
+                {
+                    "community_id": community_id,
+                    "brand_id": community_id.split(".")[0],
+                    "week_start": week_start,
+                    "tag": tag,
+                    "posts": posts,
+                    "engagements": posts * (5 if micro else 2),
+                    "share_of_posts": round(posts / total, 4),
+                    "engagements_per_post": 5.0 if micro else 2.0,
+                    "posts_previous_4_weeks_avg": before if week else None,
+                    "posts_change": round(posts / before - 1, 4) if week else None,
+                    "is_rising": rising,
+                }
+            )
+    return rows
+
+
 def fixture_rows() -> dict[str, list[dict[str, Any]]]:
     """A few weeks of plausible figures: micro groups engage ~6x more, one broad channel turns
-    sour in the last three days, one small group is suppressed on its quiet days."""
+    sour in the last three days (an open incident), one small group is suppressed on its quiet
+    days, one tag rises."""
     rows: dict[str, list[dict[str, Any]]] = {mart: [] for mart in COLUMNS_READ}
+    rows["fct_alert_incidents"] = incident_rows()
     first = _days()[0]
     for k, (cid, brand, name, kind, members) in enumerate(COMMUNITIES):
         rows["dim_community"].append(
@@ -108,6 +251,7 @@ def fixture_rows() -> dict[str, list[dict[str, Any]]]:
             }
         )
         micro = kind == "micro"
+        rows["fct_community_topics_weekly"] += topic_rows(cid, micro)
         for n, day in enumerate(_days()):
             suppressed = cid == "bloom.micro.bonsai" and n % 9 == 4
             soured = cid == "acme.broad.fans" and n >= DAYS - 3
@@ -210,7 +354,10 @@ def publish_fixture_marts(dsn: str) -> None:
                     ),
                 )
             )
+            has_brand = "brand_id" in {name for name, _ in columns}
             for row in rows.get(mart, []):
+                if has_brand and "community_id" in row:  # every mart row carries its brand
+                    row = {"brand_id": row["community_id"].split(".")[0], **row}
                 conn.execute(
                     sql.SQL("insert into {} ({}) values ({})").format(
                         sql.Identifier(BUILD, mart),
@@ -220,18 +367,9 @@ def publish_fixture_marts(dsn: str) -> None:
                     list(row.values()),
                 )
         conn.execute("set role pulse_owner")  # only the owner may create views in marts
-        for mart in contracts:
-            view = sql.Identifier("marts", mart)
-            conn.execute(
-                sql.SQL("create view {} as select * from {}").format(
-                    view, sql.Identifier(BUILD, mart)
-                )
-            )
-            conn.execute(sql.SQL("grant select on {} to pulse_bi").format(view))
-            conn.execute(
-                sql.SQL("comment on view {} is {}").format(
-                    view, sql.Literal(f"{mart} of build {BUILD} (run fixture), validated")
-                )
+        for mart in contracts:  # as promote makes them: filtered by brand for brand roles
+            replace_mart_view(
+                conn, mart, BUILD, comment=f"{mart} of build {BUILD} (run fixture), validated"
             )
 
 
@@ -345,6 +483,8 @@ def test_report_reads_marts_as_pulse_bi_and_every_chart_draws_in_chromium(
     assert summary.points["engagement_rate"] == 30
     assert summary.points["dead_letters"] == len(dead_letters)
     assert summary.points["feedback_status"] == 5
+    # every community's five busiest tags of the latest complete week
+    assert summary.points["topics"] == 30
     html = out.read_text()
     assert "pulse_transform" in summary.dead_letters_source
     assert "raw.dead_letter_events" in html and "SET ROLE pulse_bi" in html
@@ -352,10 +492,27 @@ def test_report_reads_marts_as_pulse_bi_and_every_chart_draws_in_chromium(
     assert "http://" not in html and "https://" not in html
     assert "<link" not in html and " src=" not in html
     assert "Content-Security-Policy" in html
-    # The sour last days of Acme Fans are alert markers (the publisher's rule, no alert published).
-    assert "computed here" in summary.alerts_source
-    assert html.count("negative_sentiment_spike (") >= 3
-    assert "Acme Fans (broad) · Mar 29" in html
+    # Acme Fans' sour last days are an open incident: a row of the table, a window on the chart.
+    assert "Open incidents (2)" in html and "Resolved in the period (2)" in html
+    assert (
+        "<td>acme</td><td>Acme Fans (broad)</td><td>negative_sentiment_spike</td>"
+        '<td class="severity-critical">critical</td><td class="when">2026-03-27</td>'
+        '<td class="when">2026-03-28</td>'
+        "<td>2</td><td>80% vs 18% (4.4\u00d7)</td>"
+    ) in html
+    sentiment = html[html.index('id="chart-sentiment"') : html.index('id="quality"')]
+    assert sentiment.count('<g class="band">') == 1
+    assert (
+        '<g class="band"><title>negative_sentiment_spike (critical) · Acme Fans (broad) · '
+        "Mar 27 \u2013 open, last seen Mar 28"
+    ) in sentiment
+    # the resolved incidents are shaded on their own charts
+    assert "<title>engagement_drop (warning) · Bloom Fern Friends (micro) · Mar 3" in html
+    assert "<title>brand_voice_too_high (warning) · Acme Sunrise Yoga (micro) · Mar 9" in html
+    # the rising tag of the latest complete week shows; the week in progress does not
+    assert "<caption>Rising topics, week of Mar 16</caption>" in html
+    assert "<td>Acme Trail Runners (micro)</td><td>ultra-training</td><td>9</td>" in html
+    assert "heatwave" not in html
 
     assert_page_is_whole(out, tmp_path, summary.points)
 
@@ -375,32 +532,6 @@ def test_a_pulse_bi_login_is_enough_for_every_chart_drawn_from_marts(
     # raw is not BI's to read: the page says so instead of failing
     assert summary.points["dead_letters"] == 0
     assert summary.dead_letters_source.startswith("not shown")
-    assert "not readable as pulse_bi" in summary.alerts_source
-
-
-def test_report_marks_the_alerts_the_publisher_recorded(pg_dsn: str, tmp_path: Path) -> None:
-    publish_fixture_marts(pg_dsn)
-    with psycopg.connect(pg_dsn) as conn:
-        if conn.execute("select to_regclass('quality.published_alerts')").fetchone()[0] is None:
-            pipeline = resources.files("pulse.warehouse").joinpath("sql/pipeline.sql")
-            if not pipeline.is_file():
-                pytest.skip("quality.published_alerts is not part of the warehouse yet")
-            conn.execute(pipeline.read_text())
-        conn.execute(
-            "insert into quality.published_alerts (alert_id, alert_type, community_id, subject, "
-            "severity, run_id) values (gen_random_uuid(), 'negative_sentiment_spike', "
-            "'bloom.micro.ferns', '2026-03-10', 'warning', 'scheduled__x'), "
-            "(gen_random_uuid(), 'idea_unanswered', 'bloom.micro.ferns', 'idea-3-0', "
-            "'warning', 'scheduled__x')"
-        )
-
-    summary = build_report(pg_dsn, tmp_path / "r.html", settings=Settings(pg_dsn=pg_dsn))
-
-    html = (tmp_path / "r.html").read_text()
-    assert "quality.published_alerts" in summary.alerts_source
-    # exactly the published day alert, not the ones the rule would find
-    assert html.count("negative_sentiment_spike (") == 1
-    assert "negative_sentiment_spike (warning) · Bloom Fern Friends (micro) · Mar 10" in html
 
 
 def test_report_refuses_a_dsn_that_cannot_act_as_pulse_bi(pg_dsn: str, tmp_path: Path) -> None:
@@ -410,6 +541,62 @@ def test_report_refuses_a_dsn_that_cannot_act_as_pulse_bi(pg_dsn: str, tmp_path:
     with pytest.raises(ReportError, match="may not act as"):
         build_report(as_ingest, tmp_path / "r.html", settings=Settings(pg_dsn=as_ingest))
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.fixture
+def brand_roles(pg_dsn: str) -> Iterator[list[str]]:
+    """Role names of this test's own (roles belong to the server, not to one database)."""
+    names: list[str] = []
+    yield names
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
+
+
+def test_a_brand_report_reads_as_that_brands_role_and_shows_that_brand_only(
+    pg_dsn: str, tmp_path: Path, brand_roles: list[str]
+) -> None:
+    publish_fixture_marts(pg_dsn)
+    write_dead_letters(pg_dsn)
+    bloom, agency = f"bloom_{uuid.uuid4().hex[:8]}", f"agency_{uuid.uuid4().hex[:8]}"
+    brand_roles += [bloom, agency]
+    grant_brand(pg_dsn, brand_id="bloom", role=bloom, login_password="pw")
+    for brand in ("acme", "bloom"):
+        grant_brand(pg_dsn, brand_id=brand, role=agency, login_password="pw")
+
+    # the CLI, as an operator runs it: the role is looked up from the grants
+    out = tmp_path / "bloom.html"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    done = subprocess.run(
+        [PULSE, "report", "--brand", "bloom", "--out", str(out)],
+        env={**env, "PULSE_PG_DSN": pg_dsn},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    html = out.read_text()
+    assert "brand bloom" in html and f"SET ROLE {bloom}" in html
+    for _, brand, name, _, _ in COMMUNITIES:
+        assert (name in html) == (brand == "bloom"), name
+    assert "Acme" not in html and "acme." not in html
+    assert "not shown in a brand&#x27;s report" in html or "not shown in a brand's report" in html
+
+    # a role that sees another brand too cannot make one brand's report; nor can nobody
+    with pytest.raises(ReportError, match="sees other brands"):
+        build_report(pg_dsn, tmp_path / "x.html", settings=Settings(), brand="bloom", role=agency)
+    with pytest.raises(ReportError, match="no role sees brand acme alone"):
+        build_report(pg_dsn, tmp_path / "y.html", settings=Settings(), brand="acme")
+    # the brand's own login may make its report itself (it cannot read the grants: --role)
+    summary = build_report(
+        make_conninfo(pg_dsn, user=bloom),
+        tmp_path / "own.html",
+        settings=Settings(),
+        brand="bloom",
+        role=bloom,
+    )
+    assert summary.read_as == bloom
 
 
 def test_report_says_marts_are_missing_before_the_first_promotion(
@@ -484,6 +671,7 @@ def test_report_on_the_real_pipeline_over_generated_events(pg_dsn: str, tmp_path
     assert summary.empty_charts == [], summary.points
     assert all(n > 0 for n in summary.points.values()), summary.points
     assert f"build {build}" in (summary.build or "")
-    # the generator sours one broad channel per brand in its last days
-    assert out.read_text().count("negative_sentiment_spike (") >= 3
+    html = out.read_text()
+    # the incidents the build found are tabled, however many there are
+    assert re.search(r"Open incidents \(\d+\)|No open incident\.", html)
     assert_page_is_whole(out, tmp_path, summary.points)

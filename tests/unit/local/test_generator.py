@@ -31,6 +31,7 @@ from pulse.local.generator import (
     draws,
     generate,
 )
+from pulse.local.generator.vocabulary import CAMPAIGN_TAGS, COMMUNITY_TREND_TAGS
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER
 
 END = datetime(2026, 11, 3, tzinfo=UTC)
@@ -42,10 +43,14 @@ ACTIVITY_TYPES = frozenset(EVENT_TYPES - {"community.upserted", "member.joined"}
 ENGAGEMENT_TYPES = ("comment.created", "reaction.added", "content.shared")
 MULTI_REACTION_PLATFORMS = {"discord", "brand_app"}
 # sha256 of the valid messages of `GeneratorConfig(events=20_000, end=END)`, one per line, with
-# `audience_size` taken out of the upserts: recorded with the generator as it was before
-# pre-existing members and heavy engagers existed. A deliberate change of the default stream
-# records it again.
+# `audience_size` taken out of the upserts and the trending tags out of the posts: recorded with
+# the generator as it was before pre-existing members, heavy engagers and trends existed. A
+# deliberate change of the default stream records it again.
 DEFAULT_STREAM_SHA256 = "f40c6f03332705b04e373bbd6aa3d247c8e7a11a01c70be45c9334e635e575c6"
+_TREND = b"|".join(re.escape(tag.encode()) for tag in (*CAMPAIGN_TAGS, *COMMUNITY_TREND_TAGS))
+# Trends come after a post's other tags, so a list that starts with one holds only trends.
+_ONLY_TRENDS = re.compile(rb',"tags":\["(?:' + _TREND + rb')"(?:,"(?:' + _TREND + rb')")*\]')
+_ONE_TREND = re.compile(rb',"(?:' + _TREND + rb')"(?=[,\]])')
 
 
 def valid_events(messages: Iterable[GeneratedMessage]) -> list[dict[str, Any]]:
@@ -251,7 +256,9 @@ def test_default_valid_events_are_what_they_were_before_the_brownfield_shares(
     digest = hashlib.sha256()
     for message in messages:
         if message.kind == "valid":
-            digest.update(re.sub(rb',"audience_size":\d+', b"", message.value) + b"\n")
+            value = re.sub(rb',"audience_size":\d+', b"", message.value)
+            value = _ONE_TREND.sub(b"", _ONLY_TRENDS.sub(b"", value))
+            digest.update(value + b"\n")
     assert digest.hexdigest() == DEFAULT_STREAM_SHA256
 
 
@@ -763,6 +770,43 @@ def test_shares_go_both_internal_and_external_and_content_types_vary(
     assert set(content) == {"text", "image", "video", "link", "live_class", "event"}
     assert content.most_common(1)[0][1] < 0.6 * sum(content.values())
     assert any(e["payload"].get("tags") for e in of_type(events, "post.created"))
+
+
+def test_trending_tags_rise_from_nothing_in_every_brand_and_community(
+    events: list[dict[str, Any]], communities: dict[str, dict[str, Any]]
+) -> None:
+    """Each brand's campaign tag is on none of its posts at first, then on a good share of them
+    in its peak week, well above the four weeks before (what the topic marts call rising), in
+    every community of the brand; each community also has one trend of its own."""
+    weekly: Counter[tuple[str, Any]] = Counter()
+    campaign: Counter[tuple[str, str, Any]] = Counter()
+    campaign_in: defaultdict[str, set[str]] = defaultdict(set)
+    own: defaultdict[str, set[str]] = defaultdict(set)
+    for post in of_type(events, "post.created"):
+        brand = communities[post["community_id"]]["brand_id"]
+        week = post["at"].date() - timedelta(days=post["at"].weekday())
+        weekly[brand, week] += 1
+        for tag in post["payload"].get("tags") or []:
+            if tag in CAMPAIGN_TAGS:
+                campaign[brand, tag, week] += 1
+                campaign_in[post["community_id"]].add(tag)
+            elif tag in COMMUNITY_TREND_TAGS:
+                own[post["community_id"]].add(tag)
+    weeks = sorted({week for _, week in weekly})
+    campaigns = {(brand, tag) for brand, tag, _ in campaign}
+    brands = {community["brand_id"] for community in communities.values()}
+    assert sorted(brand for brand, _ in campaigns) == sorted(brands)
+    for brand, tag in campaigns:
+        counts = [campaign[brand, tag, week] for week in weeks]
+        peak = max(range(len(weeks)), key=counts.__getitem__)
+        before = counts[max(0, peak - 4) : peak]
+        assert counts[0] == 0 and before, (brand, counts)
+        assert counts[peak] >= 0.15 * weekly[brand, weeks[peak]], (brand, counts)
+        assert counts[peak] >= 5 and counts[peak] >= 1.5 * sum(before) / len(before)
+        brand_communities = [cid for cid, c in communities.items() if c["brand_id"] == brand]
+        assert all(campaign_in[cid] == {tag} for cid in brand_communities), brand
+    assert set(own) == set(communities)
+    assert all(len(tags) == 1 for tags in own.values())
 
 
 def test_each_brand_has_a_community_where_brand_voice_exceeds_half(

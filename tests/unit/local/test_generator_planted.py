@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from pulse.local.generator import GeneratorConfig, PlantedIncident, generate, planted_incidents
-from pulse.local.generator.planted import LATE_ANSWER_DAYS, OVERPOSTING_SHARE
+from pulse.local.generator.planted import (
+    LATE_ANSWER_DAYS,
+    OVERPOSTING_SHARE,
+    QUIET,
+    QUIET_MIN_MEMBERS,
+)
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
 CONFIG = GeneratorConfig(seed=5, events=40_000, days=35, end=END, plant_incidents=True)
@@ -50,6 +55,7 @@ def test_every_kind_is_planted_inside_the_span_with_room_around_it(
         "engagement_drop",
         "brand_voice_too_high",
         "idea_unanswered",
+        "core_members_quiet",
     }
     start = END - timedelta(days=CONFIG.days)
     for incident in planted:
@@ -164,3 +170,47 @@ def test_ideas_are_answered_in_days_except_those_of_a_stretch(
         ]
         assert firsts, stretch
     assert len(late) >= len(stretches)
+
+
+ACTIONS = (
+    "post.created",
+    "comment.created",
+    "reaction.added",
+    "content.shared",
+    "feedback.submitted",
+    "feedback.voted",
+)
+
+
+def test_a_quiet_spell_silences_top_members_from_a_monday_while_the_others_go_on(
+    events: list[dict[str, Any]], planted: list[PlantedIncident]
+) -> None:
+    (spell,) = [p for p in planted if p.alert_type == "core_members_quiet"]
+    assert spell.start.weekday() == 0 and spell.start.time().isoformat() == "00:00:00"
+    assert spell.end == min(spell.start + timedelta(weeks=QUIET[1]), END)
+    own = [e for e in events if e["community_id"] == spell.community_id]
+    four_weeks_before = spell.start - timedelta(weeks=4)
+
+    def actions_by_member(start: datetime, end: datetime) -> Counter[str]:
+        return Counter(
+            e["member_id"] for e in own if e["event_type"] in ACTIONS and _inside(e, start, end)
+        )
+
+    before = actions_by_member(four_weeks_before, spell.start)
+    top_quarter = [member for member, _ in before.most_common(max(1, len(before) // 4))]
+    during = {e["member_id"] for e in own if _inside(e, spell.start, spell.end)}
+    silent_top = [member for member in top_quarter if member not in during]
+    # Several of the most active stop altogether (not one event of any kind, votes included)...
+    assert len(silent_top) >= QUIET_MIN_MEMBERS, (len(silent_top), len(top_quarter))
+    # ...which two weeks before the spell hardly any of them did.
+    two_weeks_before = spell.start - timedelta(weeks=2)
+    earlier = {e["member_id"] for e in own if _inside(e, two_weeks_before, spell.start)}
+    assert sum(member not in earlier for member in top_quarter) <= 1
+    # The others write what the community writes on a usual day: the spell is no drop in posts.
+    posts = Counter(
+        _inside(e, spell.start, spell.end)
+        for e in own
+        if e["event_type"] == "post.created"
+        and _inside(e, spell.start - (spell.end - spell.start), spell.end)
+    )
+    assert 0.7 < posts[True] / posts[False] < 1.4, posts

@@ -11,7 +11,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
@@ -23,7 +23,7 @@ from pulse.publishing.incidents import (
     message_id,
     withdrawn_messages,
 )
-from streaming.incidents import IncidentEvent
+from streaming.incidents import INCIDENT_TYPES, IncidentEvent, IncidentType
 from streaming.schemas import SCHEMA_DIR
 
 OPENED = datetime(2026, 3, 2, tzinfo=UTC)
@@ -150,6 +150,25 @@ def test_messages_are_valid_against_the_committed_json_schema() -> None:
     assert len(messages) == 5
     for message in messages:
         validator.validate(json.loads(message.model_dump_json()))
+
+
+def test_a_week_rule_incident_is_announced_with_its_share_and_fits_the_schema() -> None:
+    """core_members_quiet is the one type only incidents have (the alerts topic never had it):
+    judged by ISO week, seven days held per week, its figure a share of core members."""
+    schema = json.loads((SCHEMA_DIR / "community.incidents.v1.schema.json").read_text())
+    quiet = row(
+        alert_type="core_members_quiet", metric="quiet_core_share", observed=Decimal("0.5333"),
+        baseline=Decimal("0.0652"), days_held=14, last_seen_at=OPENED + timedelta(days=14),
+        resolved_at=OPENED + timedelta(days=21),
+    )  # fmt: skip
+    opened, resolved = incident_messages([quiet], RUN)
+    assert (opened.alert_type, opened.days_held) == ("core_members_quiet", 14)
+    assert "share of core members gone quiet 53% against its usual 7%" in opened.summary
+    assert resolved.summary.startswith("resolved after 14 day(s)")
+    for message in (opened, resolved):
+        jsonschema.Draft202012Validator(schema).validate(json.loads(message.model_dump_json()))
+    assert "core_members_quiet" in schema["properties"]["alert_type"]["enum"]
+    assert set(INCIDENT_TYPES) == set(get_args(IncidentType))
 
 
 def test_the_model_refuses_inconsistent_events() -> None:

@@ -1,8 +1,10 @@
 -- One row per community, UTC day and day rule of the incidents (fct_alert_incidents; the rule is
 -- stated in models/marts/incidents/_incidents__models.yml): what the rule counts over the window
--- ending that day and over the baseline days before the window. Rebuilt in full on every run
--- from the daily tables, which are incremental: it is communities x days x 3 rows, small
--- whatever raw holds, and a full rebuild keeps it equal to a full refresh by construction.
+-- ending that day and over the baseline days before the window; and one row per community, ISO
+-- week and week rule (core_members_quiet), the week being its own window. Rebuilt in full on
+-- every run from the daily and weekly tables, which are incremental: it is communities x days
+-- x 3 rows plus communities x weeks, small whatever raw holds, and a full rebuild keeps it
+-- equal to a full refresh by construction.
 {{
     config(
         indexes=[{'columns': ['community_id', 'alert_type', 'day_number'], 'unique': true}],
@@ -15,6 +17,10 @@
 {%- set min_baseline_days = incident_var(
     'incident_min_baseline_days', 1, baseline_days, integer=true
 ) %}
+{#- The week rule's baseline: the four weeks before (fct_community_quiet_core_weekly's average),
+    at least two of them shown. -#}
+{%- set baseline_weeks = 4 %}
+{%- set min_baseline_weeks = 2 %}
 
 with
 
@@ -36,9 +42,18 @@ content as (
 
 ),
 
+quiet_core_weeks as (
+
+    select * from {{ ref('int_community_weeks_quiet_core_counted') }}
+
+),
+
 -- The days fct_community_daily hides (too few active members, or hidden with such a day:
 -- macros/suppression.sql) are the days the rule may not look at either.
 {{ suppressed_community_days('spine', 'activity') }}
+
+-- And the weeks fct_community_quiet_core_weekly hides.
+{{ quiet_core_weeks_hidden('quiet_core_weeks') }}
 
 -- The last day with data anywhere may still be in progress: the days before it are complete.
 data_bounds as (
@@ -149,6 +164,95 @@ windowed as (
 
 ),
 
+scored_days as (
+
+    select
+        community_id,
+        alert_type,
+        day_number,
+        1 as period_days,
+        not is_suppressed and is_complete and window_exposure > 0 as is_observable,
+        coalesce(baseline_days, 0) >= {{ min_baseline_days }}
+        and coalesce(baseline_exposure, 0) > 0 as has_baseline,
+        window_events,
+        window_exposure,
+        baseline_events,
+        baseline_exposure,
+        activity_date
+    from windowed
+
+),
+
+-- core_members_quiet: quiet core members out of core members. A week's figures are as of its
+-- Sunday, so the rule judges a week once its Sunday is complete; the week is the window (weeks
+-- do not overlap), the weeks before it the baseline.
+rule_weeks as (
+
+    select
+        quiet_core_weeks_hidden.community_id,
+        quiet_core_weeks_hidden.week_start as activity_date,
+        quiet_core_weeks_hidden.is_suppressed,
+        'core_members_quiet' as alert_type,
+        quiet_core_weeks_hidden.quiet_core_members as events,
+        quiet_core_weeks_hidden.core_members as exposure,
+        quiet_core_weeks_hidden.week_start + 6 < data_bounds.last_day as is_complete
+    from quiet_core_weeks_hidden
+    cross join data_bounds
+
+),
+
+-- A suppressed week's figures are not shown: it is never judged and counts in no baseline. The
+-- calendar has every week of a community, so a frame of rows is a frame of weeks.
+windowed_weeks as (
+
+    select
+        community_id,
+        alert_type,
+        activity_date,
+        is_suppressed,
+        is_complete,
+        case when is_suppressed then 0 else events end as window_events,
+        case when is_suppressed then 0 else exposure end as window_exposure,
+        row_number() over by_week as day_number,
+        sum(case when is_suppressed then 0 else events end) over baseline_frame
+            as baseline_events,
+        sum(case when is_suppressed then 0 else exposure end) over baseline_frame
+            as baseline_exposure,
+        count(*) filter (where not is_suppressed) over baseline_frame as baseline_weeks
+    from rule_weeks
+    window
+        by_week as (partition by community_id, alert_type order by activity_date),
+        baseline_frame as (by_week rows between {{ baseline_weeks }} preceding and 1 preceding)
+
+),
+
+scored_weeks as (
+
+    select
+        community_id,
+        alert_type,
+        day_number,
+        7 as period_days,
+        not is_suppressed and is_complete and window_exposure > 0 as is_observable,
+        coalesce(baseline_weeks, 0) >= {{ min_baseline_weeks }}
+        and coalesce(baseline_exposure, 0) > 0 as has_baseline,
+        window_events,
+        window_exposure,
+        baseline_events,
+        baseline_exposure,
+        activity_date
+    from windowed_weeks
+
+),
+
+scored as (
+
+    select * from scored_days
+    union all
+    select * from scored_weeks
+
+),
+
 final as (
 
     select
@@ -158,9 +262,10 @@ final as (
         day_number,
 
         -- dimensions
-        not is_suppressed and is_complete and window_exposure > 0 as is_observable,
-        coalesce(baseline_days, 0) >= {{ min_baseline_days }}
-        and coalesce(baseline_exposure, 0) > 0 as has_baseline,
+        -- The days one row covers: 1 for the day rules, 7 for the week rule.
+        period_days::integer as period_days,
+        is_observable,
+        has_baseline,
 
         -- measures
         window_events::bigint as window_events,
@@ -171,7 +276,7 @@ final as (
         -- timestamps
         activity_date
 
-    from windowed
+    from scored
 
 )
 

@@ -5,6 +5,8 @@
 -- against otherwise, so a lasting condition does not become its own normal; which one applies
 -- depends on the days before, hence the recursion (one step per day of the calendar, every
 -- community and rule at once, each step an index lookup per community and rule).
+-- The week rule (core_members_quiet) is walked the same way, one step per week: its rows are
+-- numbered by week, and an open incident's span is counted in whole weeks.
 -- Rebuilt in full on every run, like int_incident_days_scored.
 {{
     config(
@@ -18,10 +20,12 @@
 {%- set min_effect = incident_var('incident_min_effect', 0, 0.99) %}
 {%- set critical_ratio = incident_var('incident_critical_ratio', 1) %}
 {#- The step's logic, as expressions of `walk` (the day before) and `scored_day` (the day): -#}
-{#- an incident is open until the condition has not held for resolve_after days; -#}
+{#- an incident is open until the condition has not held for resolve_after days (weeks, for the -#}
+{#- week rule: incident_resolve_span); -#}
 {%- set is_open -%}
     (walk.opened_on is not null
-    and scored_day.activity_date - walk.last_held_on <= {{ resolve_after }})
+    and scored_day.activity_date - walk.last_held_on
+    <= {{ incident_resolve_span('scored_day.period_days', resolve_after) }})
 {%- endset %}
 {#- the baseline is the one the open incident opened against, else the one before the window; -#}
 {%- set k = 'scored_day.window_events' %}
@@ -74,6 +78,7 @@ walk as (
         community_id,
         alert_type,
         day_number,
+        period_days,
         activity_date,
         false as is_held,
         false as is_critical,
@@ -92,6 +97,7 @@ walk as (
         scored_day.community_id,
         scored_day.alert_type,
         scored_day.day_number,
+        scored_day.period_days,
         scored_day.activity_date,
         {{ is_held }} as is_held,
         {{ is_held }} and {{ is_critical }} as is_critical,
@@ -133,6 +139,7 @@ final as (
         opened_on,
 
         -- dimensions
+        period_days,
         is_critical,
 
         -- measures

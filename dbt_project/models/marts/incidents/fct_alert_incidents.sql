@@ -4,7 +4,6 @@
 -- refresh by construction.
 
 {%- set resolve_after = incident_var('incident_resolve_after_days', 1, 365, integer=true) %}
-{%- set quiet_end = resolve_after + 1 %}
 {%- set unanswered_days = incident_var('incident_idea_unanswered_days', 0.001) %}
 {%- set critical_ratio = incident_var('incident_critical_ratio', 1) %}
 {%- set min_days_held = incident_var('incident_min_days_held', 1, 30, integer=true) %}
@@ -53,16 +52,21 @@ day_incidents as (
         alert_type,
         opened_on,
         max(activity_date) as last_held_on,
-        count(*) as days_held,
+        -- A held week of the week rule is seven days the condition held.
+        count(*) * max(period_days) as days_held,
+        max(period_days) as period_days,
+        {{ incident_resolve_span('max(period_days)', resolve_after) }} as resolve_span_days,
         bool_or(is_critical and activity_date = opened_on) as is_opened_critical,
         min(activity_date) filter (where is_critical) as first_critical_on,
-        -- the rule judges up to the day before the last with data (two before, for a drop)
-        case when alert_type = 'engagement_drop' then 2 else 1 end as judging_lag
+        -- the rule judges up to the day before the last with data (two before, for a drop), a
+        -- week once its Sunday is before it
+        case when alert_type = 'engagement_drop' then 2 else max(period_days) end as judging_lag
     from held_days
     group by community_id, alert_type, opened_on
     -- Confirmed by a second held day: a shift barely significant on one window is most often
     -- chance, while a real one, even of a single day, holds on the two windows holding that day.
-    having count(*) >= {{ min_days_held }}
+    -- A week is judged once, on its own data: one held week confirms itself.
+    having count(*) * max(period_days) >= {{ min_days_held }}
 
 ),
 
@@ -102,6 +106,7 @@ day_rule_incidents as (
         case
             when day_incidents.alert_type = 'negative_sentiment_spike' then 'negative_share'
             when day_incidents.alert_type = 'brand_voice_too_high' then 'brand_post_share'
+            when day_incidents.alert_type = 'core_members_quiet' then 'quiet_core_share'
             else 'engagements_per_post'
         end as metric,
         day_peaks.observed,
@@ -114,13 +119,19 @@ day_rule_incidents as (
             when not day_incidents.is_opened_critical
                 then day_incidents.first_critical_on::timestamp at time zone 'utc'
         end as escalated_at,
-        (day_incidents.last_held_on + 1)::timestamp at time zone 'utc' as last_seen_at,
-        -- Resolved once resolve_after days the rule judges (complete days) have passed quietly.
+        (day_incidents.last_held_on + day_incidents.period_days)::timestamp at time zone 'utc'
+            as last_seen_at,
+        -- Resolved once resolve_after days (whole weeks, for the week rule) the rule judges
+        -- have passed quietly: at the end of the last of them.
         case
             when
-                day_incidents.last_held_on + {{ resolve_after }} + day_incidents.judging_lag
+                day_incidents.last_held_on + day_incidents.resolve_span_days
+                + day_incidents.judging_lag
                 <= data_bounds.last_day
-                then (day_incidents.last_held_on + {{ quiet_end }})::timestamp at time zone 'utc'
+                then (
+                    day_incidents.last_held_on + day_incidents.resolve_span_days
+                    + day_incidents.period_days
+                )::timestamp at time zone 'utc'
         end as resolved_at
     from day_incidents
     inner join day_peaks

@@ -82,6 +82,27 @@ renamed as (
             when 'array' then jsonb_array_length(payload -> 'tags')
             else 0
         end as tag_count,
+        -- A tag is what producers send in lower case, without the white space around it and a
+        -- leading '#': ' #PlantCare' and 'plantcare' are one tag. Each tag once per post, in
+        -- order; a tag that is nothing else is dropped. A JSON array, not a text[]: dbt's unit
+        -- test fixtures cannot type an array column, and every test of a reader would break.
+        case jsonb_typeof(payload -> 'tags')
+            when 'array'
+                then to_jsonb(array(
+                    select distinct normalised.tag
+                    from jsonb_array_elements_text(source.payload -> 'tags') as sent (tag)
+                    cross join
+                        lateral (
+                            select
+                                btrim(
+                                    ltrim(lower(btrim(sent.tag, E' \t\n\r')), '#'), E' \t\n\r'
+                                ) as tag
+                        ) as normalised
+                    where normalised.tag <> ''
+                    order by normalised.tag
+                ))
+            else '[]'::jsonb
+        end as tags,
         sentiment,
         text_length,
 
@@ -126,6 +147,7 @@ final as (
 
         -- measures
         tag_count,
+        tags,
         sentiment,
         text_length,
 
