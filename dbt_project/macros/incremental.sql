@@ -160,3 +160,25 @@
     select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    Per community, the first ISO week a weekly model rebuilds: in an incremental run the week of
+    reopen_from (int_communities_reopened) less `days_before` days (a figure of a week that
+    reads the day before it, such as members at the week's start, moves from the week before);
+    in a full build every community's first week of `spine` (int_community_days_spined).
+-#}
+{% macro community_reopen_weeks(spine, incremental, days_before=0) -%}
+    {%- if incremental %}
+    select
+        community_id,
+        date_trunc('week', (reopen_from - {{ days_before }})::timestamp)::date as reopen_week
+    from {{ ref('int_communities_reopened') }}
+    {%- else %}
+    select
+        community_id,
+        min(activity_week) as reopen_week
+    from {{ spine }}
+    group by community_id
+    {%- endif %}
+{%- endmacro %}

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +91,28 @@ class DemoSummary:
     incidents_by_type: dict[str, tuple[int, int]] = field(default_factory=dict)
     # with planted incidents: (planted, recall, precision)
     planted: tuple[int, float, float] | None = None
+    # the latest complete ISO week and, per brand, its rising tags (tag, posts), busiest first
+    topics_week: date | None = None
+    rising_topics: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     report_path: Path | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
 
+
+TOPICS_SHOWN = 3  # rising tags per brand in the summary (the report lists every one)
+# The latest complete ISO week (the last day with data may be in progress) and the tags rising
+# in it per brand, busiest first.
+_RISING_TOPICS_SQL = """
+with latest as (
+    select max(week_start) as week_start
+    from marts.fct_brand_topics_weekly
+    where week_start + 7 <= (select max(activity_date) from marts.fct_community_daily)
+)
+select topics.brand_id, topics.week_start, topics.tag, topics.posts
+from marts.fct_brand_topics_weekly as topics
+inner join latest on topics.week_start = latest.week_start
+where topics.is_rising
+order by topics.brand_id, topics.posts desc, topics.tag
+"""
 
 _BRAND_SQL = """
 with lift as (
@@ -215,6 +234,11 @@ def read_summary(dsn: str) -> DemoSummary:
             before = summary.incidents_by_type.get(alert_type, (0, 0))
             summary.incidents_by_type[alert_type] = (before[0] + opened, before[1] + still_open)
             open_by_brand[brand] = open_by_brand.get(brand, 0) + still_open
+        for brand, week, tag, posts in conn.execute(_RISING_TOPICS_SQL).fetchall():
+            summary.topics_week = week
+            topics = summary.rising_topics.setdefault(brand, [])
+            if len(topics) < TOPICS_SHOWN:
+                topics.append((tag, posts))
         for row in conn.execute(_BRAND_SQL, {"week": RETENTION_WEEK}).fetchall():
             brand = row[0]
             brand_alerts = sum(1 for _, b in alerts if b == brand)
@@ -284,6 +308,15 @@ def render(summary: DemoSummary, console: Console) -> None:
             str(b.open_incidents),
         )
     console.print(brands)
+
+    if summary.topics_week is not None:
+        topics = Table(title=f"rising topics, week of {summary.topics_week:%Y-%m-%d}")
+        topics.add_column("brand", no_wrap=True)
+        topics.add_column("tags (posts that week)", no_wrap=True)
+        for b in summary.brands:
+            tags = summary.rising_topics.get(b.brand_id, [])
+            topics.add_row(b.brand_id, ", ".join(f"{tag} ({posts})" for tag, posts in tags) or "-")
+        console.print(topics)
 
     statuses = sorted({status for b in summary.brands for status in b.ideas_by_status})
     ideas = Table(title="ideas by current status")

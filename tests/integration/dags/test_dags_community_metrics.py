@@ -34,6 +34,7 @@ from pulse.local.stack import StackInfo
 from pulse.orchestration.dbt import run_dbt
 from pulse.settings import Settings
 from pulse.warehouse.init import ensure_pipeline_tables, init_warehouse
+from pulse.warehouse.names import MARTS
 from streaming.decode import EVENT_COLUMNS, Decoder, EventRow
 from streaming.privacy import Pseudonymizer
 from streaming.schemas import SCHEMA_DIR
@@ -356,15 +357,7 @@ def test_a_full_refresh_run_rebuilds_everything_and_equals_the_incremental_one(
         [summary.pipeline_run_id],
     )
     assert (mode, requested) == ("full", True) and "full_refresh" in reason
-    for mart in (
-        "dim_community",
-        "fct_community_daily",
-        "fct_brand_engagement_lift",
-        "fct_member_retention",
-        "fct_community_health",
-        "fct_feedback_ideas",
-        "agg_feedback_daily",
-    ):
+    for mart in MARTS:
         query = sql.SQL("(table {} except table {}) union all (table {} except table {})")
         full = sql.Identifier(summary.build_schema, mart)
         incremental = sql.Identifier(world.second.build_schema, mart)

@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,23 @@ class Marts:
                 "from marts.fct_alert_incidents group by 1"
             )
         }
+        # Rising topics of the latest complete week (the last day may be in progress), per brand.
+        (last_day,) = rows("select max(activity_date) from marts.fct_community_daily")[0]
+        weeks = [
+            week
+            for (week,) in rows("select distinct week_start from marts.fct_brand_topics_weekly")
+            if week + timedelta(days=7) <= last_day
+        ]
+        self.topics_week = max(weeks) if weeks else None
+        self.rising: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for brand, tag, posts in rows(
+            "select brand_id, tag, posts from marts.fct_brand_topics_weekly "
+            "where is_rising and week_start = %s",
+            [self.topics_week],
+        ):
+            self.rising[brand].append((tag, posts))
+        for brand, tags in self.rising.items():
+            self.rising[brand] = sorted(tags, key=lambda t: (-t[1], t[0]))[:3]
         brand_of = dict(rows("select community_id, brand_id from marts.dim_community"))
         self.brands = sorted(set(brand_of.values()))
         self.open_incidents_by_brand = _count(
@@ -338,6 +356,15 @@ def assert_printed_matches(text: str, marts: Marts) -> None:
         assert int(cells["open inc."]) == want["open inc."]
     for name in ("lift", retention, "voice", "resp."):  # no column is "-" everywhere
         assert any(marts.brand_row(b)[name] is not None for b in marts.brands), name
+
+    assert marts.rising, "the generated trends rise in the latest complete week"
+    header, *rows = table(text, f"rising topics, week of {marts.topics_week:%Y-%m-%d}")
+    assert header == ["brand", "tags (posts that week)"]
+    printed = {row[0]: row[1] for row in rows}
+    assert sorted(printed) == marts.brands
+    for brand in marts.brands:
+        want = ", ".join(f"{tag} ({posts})" for tag, posts in marts.rising.get(brand, []))
+        assert printed[brand] == (want or "-"), brand
 
     header, *rows = table(text, "ideas by current status")
     statuses = [status.replace(" ", "_") for status in header[1:]]

@@ -28,30 +28,11 @@ spine as (
 
 ),
 
-{% if is_incremental() %}
-
 reopened as (
 
-    select
-        community_id,
-        date_trunc('week', reopen_from::timestamp)::date as reopen_week
-    from {{ ref('int_communities_reopened') }}
+    {{ community_reopen_weeks('spine', is_incremental()) }}
 
 ),
-
-{% else %}
-
-reopened as (
-
-    select
-        community_id,
-        min(activity_week) as reopen_week
-    from spine
-    group by community_id
-
-),
-
-{% endif %}
 
 community_weeks as (
 

@@ -12,30 +12,11 @@ spine as (
 
 ),
 
-{% if pulse_incremental() %}
-
 reopened as (
 
-    select
-        community_id,
-        date_trunc('week', (reopen_from - 1)::timestamp)::date as reopen_week
-    from {{ ref('int_communities_reopened') }}
+    {{ community_reopen_weeks('spine', pulse_incremental(), days_before=1) }}
 
 ),
-
-{% else %}
-
-reopened as (
-
-    select
-        community_id,
-        min(activity_week) as reopen_week
-    from spine
-    group by community_id
-
-),
-
-{% endif %}
 
 community_weeks as (
 

@@ -22,30 +22,11 @@ last_week as (
 
 ),
 
-{% if pulse_incremental() %}
-
 reopened_from as (
 
-    select
-        community_id,
-        date_trunc('week', (reopen_from - 1)::timestamp)::date as reopen_week
-    from {{ ref('int_communities_reopened') }}
+    {{ community_reopen_weeks('spine', pulse_incremental(), days_before=1) }}
 
 ),
-
-{% else %}
-
-reopened_from as (
-
-    select
-        community_id,
-        min(activity_week) as reopen_week
-    from spine
-    group by community_id
-
-),
-
-{% endif %}
 
 -- The first memberships of the communities rebuilt: which cohorts are hidden depends on all of
 -- a community's cohorts (macros/suppression.sql).
