@@ -292,12 +292,22 @@ def test_each_task_on_its_own_worker_still_promotes_and_publishes(
         [before[0]],
     )
     assert promotions == [(run_id, summary.build_schema)]
-    (view_reads,) = rows(
-        pg_dsn,
-        "select array_agg(distinct table_schema::text) from information_schema.view_table_usage "
-        "where view_schema = 'marts'",
-    )
-    assert view_reads[0] == [summary.build_schema]
+    view_reads = {
+        (schema, table)
+        for schema, table in rows(
+            pg_dsn,
+            "select distinct table_schema::text, table_name::text "
+            "from information_schema.view_table_usage where view_schema = 'marts'",
+        )
+    }
+    # the build's marts, and what the per-brand filter reads (pulse/publishing/mart_views.py)
+    assert {schema for schema, _ in view_reads} - {"quality", "pg_catalog"} == {
+        summary.build_schema
+    }
+    assert {r for r in view_reads if r[0] != summary.build_schema} <= {
+        ("quality", "brand_access"),
+        ("pg_catalog", "pg_roles"),
+    }
 
     # Published: one metrics message per community of the validated build for the interval day.
     communities = {
