@@ -11,6 +11,9 @@ json.loads of the topic, `pulse consume` with 1 and with 2 processes (poll to co
 consumers recorded it), a binary COPY of the same rows and the sink's whole transaction for
 them, the consumer's peak RSS at the `--events` backlog and at a `--backlog-events` one (1M by
 default; 0 skips it), and the machine's load average before each measurement.
+
+`--rss-only` measures the peak RSS alone (one consumer process per backlog, no other reads or
+writes): memory figures hold on a busy machine, where the rates would not.
 """
 
 from __future__ import annotations
@@ -204,6 +207,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--backlog-events", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--rss-only",
+        action="store_true",
+        help="only the consumer's peak RSS at both backlogs (1 process; no rates of other reads)",
+    )
     args = parser.parse_args()
 
     figures = _Figures()
@@ -228,14 +236,16 @@ def main() -> None:
             print(f"produced: {report}", flush=True)
             figures.append(("messages in topic", f"{total:>12,}"))
 
-            at = load()
-            rate = bare_read(bootstrap, topic, total, decode_json=False)
-            figures.append(("kafka-python bare read", f"{rate:>12,.0f} msg/s   load {at}"))
-            at = load()
-            json_rate = bare_read(bootstrap, topic, total, decode_json=True)
-            figures.append(
-                ("kafka-python read + json.loads", f"{json_rate:>12,.0f} msg/s   load {at}")
-            )
+            json_rate: float | None = None
+            if not args.rss_only:
+                at = load()
+                rate = bare_read(bootstrap, topic, total, decode_json=False)
+                figures.append(("kafka-python bare read", f"{rate:>12,.0f} msg/s   load {at}"))
+                at = load()
+                json_rate = bare_read(bootstrap, topic, total, decode_json=True)
+                figures.append(
+                    ("kafka-python read + json.loads", f"{json_rate:>12,.0f} msg/s   load {at}")
+                )
 
             env = {
                 **os.environ,
@@ -246,7 +256,7 @@ def main() -> None:
                 "PULSE_EVENTS_PARTITIONS": str(args.partitions),
             }
             one = None
-            for processes in (1, 2):
+            for processes in (1,) if args.rss_only else (1, 2):
                 with scratch_database(dsn, f"pulse_bench_{run}_p{processes}") as scratch:
                     at = load()
                     wall, peak, cpu = consume(
@@ -272,23 +282,30 @@ def main() -> None:
                     )
                 )
                 if processes == 1:
-                    figures.append(("  share of read + json.loads", f"{ingest / json_rate:>12.0%}"))
+                    if json_rate is not None:
+                        figures.append(
+                            ("  share of read + json.loads", f"{ingest / json_rate:>12.0%}")
+                        )
                     rss_small = peak
                 else:
                     figures.append(("  2 processes / 1 process", f"{ingest / one:>12.2f}x"))
 
-            rows = copy_rows(config, topic, args.partitions)
-            with scratch_database(dsn, f"pulse_bench_{run}_copy") as scratch:
-                at = load()
-                copy_rate = plain_copy(scratch, rows)
-                figures.append(
-                    ("binary COPY of the same rows", f"{copy_rate:>12,.0f} rows/s   load {at}")
-                )
-                at = load()
-                sink_rate = sink_writes(scratch, rows, topic)
-                figures.append(
-                    ("the sink's transactions alone", f"{sink_rate:>12,.0f} rows/s   load {at}")
-                )
+            if not args.rss_only:
+                rows = copy_rows(config, topic, args.partitions)
+                with scratch_database(dsn, f"pulse_bench_{run}_copy") as scratch:
+                    at = load()
+                    copy_rate = plain_copy(scratch, rows)
+                    figures.append(
+                        ("binary COPY of the same rows", f"{copy_rate:>12,.0f} rows/s   load {at}")
+                    )
+                    at = load()
+                    sink_rate = sink_writes(scratch, rows, topic)
+                    figures.append(
+                        (
+                            "the sink's transactions alone",
+                            f"{sink_rate:>12,.0f} rows/s   load {at}",
+                        )
+                    )
             figures.append((f"consumer peak RSS, {total:,} backlog", f"{rss_small:>12,} MiB"))
 
             if args.backlog_events:

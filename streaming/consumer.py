@@ -33,7 +33,7 @@ from streaming.config import IngestConfig, IngestReport
 from streaming.dead_letters import DeadLetterPublisher
 from streaming.decode import MAX_VALUE_BYTES, Decoder
 from streaming.errors import TRANSIENT_DB_ERRORS, OffsetFenceError
-from streaming.interpreter import tuned
+from streaming.interpreter import BatchCollections, tuned
 from streaming.metrics import IngestMetrics
 from streaming.partitions import PartitionsMixin
 from streaming.privacy import Pseudonymizer
@@ -121,8 +121,8 @@ class IngestConsumer(PartitionsMixin):
             if not self._start():
                 return self.report  # stopped before the services were there: nothing read
             self._active_at = time.monotonic()
-            with tuned():
-                self._loop(started)
+            with tuned() as collections:
+                self._loop(started, collections)
             self._flush()
             self._await_inflight()
         finally:
@@ -130,22 +130,27 @@ class IngestConsumer(PartitionsMixin):
             self.report.seconds = time.monotonic() - started
         return self.report
 
-    def _loop(self, started: float) -> None:
+    def _loop(self, started: float, collections: BatchCollections) -> None:
         while not self._stopping.is_set() or self._joining(started):
             polled = self._poll()
-            if polled:
+            read_any = bool(polled)
+            if read_any:
                 self._active_at = time.monotonic()
                 for tp, records in polled.items():
                     self._add(tp.partition, records)
+                # Decoded: let the records go now. kafka-python's reference cycles can keep this
+                # dict for a while (streaming/interpreter.py); emptied, it holds nothing big.
+                polled.clear()
             self._settle_pending()
             self._watch_positions()
             # Account for a batch the writer finished (lag, Kafka commit) also while idle.
             self._await_inflight(0)
             if self._batch_due():
                 self._flush()
+                collections.after_batch()
                 # Time spent waiting for the writer (an outage, say) is not idle time.
                 self._active_at = time.monotonic()
-            if not polled and self._idle():
+            if not read_any and self._idle():
                 logger.info("nothing new for %.0f s: stopping", self.config.stop_when_idle_s)
                 return
 
