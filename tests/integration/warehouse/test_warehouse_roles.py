@@ -12,6 +12,7 @@ import pytest
 from psycopg import sql
 
 from pulse.warehouse.init import ROLES, init_warehouse
+from pulse.warehouse.names import BRAND_BI_ROLE
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +122,7 @@ def test_init_warehouse_twice_changes_nothing(pg_dsn: str) -> None:
     assert {("raw", "community_events"), ("raw", "dead_letter_events")} <= {
         row[:2] for row in before["relations"]
     }
-    assert [row[0] for row in before["roles"]] == sorted(ROLES)
+    assert [row[0] for row in before["roles"]] == sorted((*ROLES, BRAND_BI_ROLE))
     assert any(row[0] == "pulse_ingest" for row in before["table_grants"])
 
     init_warehouse(pg_dsn)
