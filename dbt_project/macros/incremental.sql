@@ -79,8 +79,11 @@
 {%- endmacro %}
 
 
-{#- Delete the rows of a community-day table that the calendar no longer has. -#}
-{% macro delete_outside_spine(spine) -%}
+{#-
+    Delete the rows of a community-day table (or, with the week columns, a community-week one)
+    that the calendar no longer has.
+-#}
+{% macro delete_outside_spine(spine, stored='activity_date', in_spine='activity_date') -%}
     {%- if is_incremental() -%}
     delete from {{ this }} as stored
     where not exists (
@@ -88,7 +91,7 @@
         from {{ spine }} as spine
         where
             spine.community_id = stored.community_id
-            and spine.activity_date = stored.activity_date
+            and spine.{{ in_spine }} = stored.{{ stored }}
     )
     {%- else -%}
     select 1
@@ -148,14 +151,7 @@
     where
         stored.community_id = reopened.community_id
         and stored.week_start >= date_trunc('week', reopened.reopen_from::timestamp)::date;
-    delete from {{ this }} as stored
-    where not exists (
-        select 1
-        from {{ spine }} as spine
-        where
-            spine.community_id = stored.community_id
-            and spine.activity_week = stored.week_start
-    )
+    {{ delete_outside_spine(spine, 'week_start', 'activity_week') }}
     {%- else -%}
     select 1
     {%- endif -%}
