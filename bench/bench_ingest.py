@@ -10,7 +10,10 @@ Prints one table, every figure from the same run: kafka-python's bare read and r
 json.loads of the topic, `pulse consume` with 1 and with 2 processes (poll to commit, as the
 consumers recorded it), a binary COPY of the same rows and the sink's whole transaction for
 them, the consumer's peak RSS at the `--events` backlog and at a `--backlog-events` one (1M by
-default; 0 skips it), and the machine's load average before each measurement.
+default; 0 skips it), and the machine's load average before each measurement. Beside each
+consume rate: how many cores the whole machine kept busy meanwhile (consumers, broker and
+PostgreSQL share them), and from the 1-process run the most that more processes could reach
+on this machine (its cores over those one process already keeps busy).
 
 `--rss-only` measures the peak RSS alone (one consumer process per backlog, no other reads or
 writes): memory figures hold on a busy machine, where the rates would not.
@@ -52,6 +55,13 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.2f}/{os.cpu_count()}"
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all the machine's CPUs so far (Linux /proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def bare_read(bootstrap: str, topic: str, expected: int, decode_json: bool) -> float:
     """Messages per second read by a plain kafka-python consumer (no group, from the start)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -87,10 +97,12 @@ def scratch_database(dsn: str, name: str) -> Iterator[str]:
 
 def consume(
     env: dict[str, str], processes: int, dsn: str, expected: int
-) -> tuple[float, int, float]:
+) -> tuple[float, int, float, float]:
     """Run `pulse consume --processes N` until every message of the topic is committed, then stop
     it (SIGTERM); wall seconds, peak RSS in MiB of the largest consumer process (each child's
-    own, from wait4: not a maximum over earlier runs) and the CPU seconds of all of them.
+    own, from wait4: not a maximum over earlier runs), the CPU seconds of all of them, and how
+    many of the machine's cores were busy (anything: consumers, broker, PostgreSQL) from the
+    first commit to the last.
 
     The bench waits on what PostgreSQL holds, not on the consumers going idle: with two
     processes a rebalance can leave one waiting on the group longer than any idle bound.
@@ -101,19 +113,26 @@ def consume(
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
-    while committed_rate(dsn, allow_empty=True)[0] < expected:
+    first_commit = None  # the machine's CPU when rows first arrived (the group has joined)
+    while (committed := committed_rate(dsn, allow_empty=True)[0]) < expected:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise SystemExit(f"pulse consume stopped before committing {expected:,} messages")
+        if committed and first_commit is None:
+            first_commit = cpu_jiffies()
         time.sleep(0.2)
     wall = time.perf_counter() - started
+    busy_cores = 0.0
+    if first_commit is not None:
+        busy, total = (now - then for now, then in zip(cpu_jiffies(), first_commit, strict=True))
+        busy_cores = (os.cpu_count() or 1) * busy / max(total, 1)
     process.send_signal(signal.SIGTERM)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"pulse consume exited with {process.returncode}")
     # With --processes the parent waited for its children, so their peak is in its usage.
-    return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime, busy_cores
 
 
 def committed_rate(dsn: str, allow_empty: bool = False) -> tuple[int, float]:
@@ -259,7 +278,7 @@ def main() -> None:
             for processes in (1,) if args.rss_only else (1, 2):
                 with scratch_database(dsn, f"pulse_bench_{run}_p{processes}") as scratch:
                     at = load()
-                    wall, peak, cpu = consume(
+                    wall, peak, cpu, busy_cores = consume(
                         {
                             **env,
                             "PULSE_PG_DSN": scratch,
@@ -281,10 +300,27 @@ def main() -> None:
                         f"CPU {cpu * 1e6 / messages:.0f} us per message",
                     )
                 )
+                figures.append(
+                    (
+                        "  cores busy meanwhile",
+                        f"{busy_cores:>12.2f} of {os.cpu_count()} (consumers "
+                        f"{cpu / seconds:.2f}, the rest - broker, PostgreSQL, others - "
+                        f"{max(busy_cores - cpu / seconds, 0):.2f})",
+                    )
+                )
                 if processes == 1:
                     if json_rate is not None:
                         figures.append(
                             ("  share of read + json.loads", f"{ingest / json_rate:>12.0%}")
+                        )
+                    # More processes add consumers, but every event still costs the broker and
+                    # PostgreSQL their share: this machine's cores bound what N can reach.
+                    if busy_cores:
+                        figures.append(
+                            (
+                                "  most N processes can reach here",
+                                f"{(os.cpu_count() or 1) / busy_cores:>12.2f}x (all cores busy)",
+                            )
                         )
                     rss_small = peak
                 else:
@@ -320,7 +356,7 @@ def main() -> None:
                 )
                 with scratch_database(dsn, f"pulse_bench_{run}_backlog") as scratch:
                     at = load()
-                    _, peak, _ = consume(
+                    _, peak, _, _ = consume(
                         {
                             **env,
                             "PULSE_EVENTS_TOPIC": big,

@@ -23,9 +23,9 @@ Per size, in a fresh database on one embedded PostgreSQL + Kafka broker:
    arrived; a run takes as long as it really takes. An event's latency is the end of the publish
    step of the first run that read it minus its arrival.
 
-Printed: seconds per step of each run, then one table of full build, hourly run and their ratio
-per history size, then the latency of the 5-minute schedule. Other work on the machine moves
-the figures: run nothing else meanwhile.
+Printed: seconds per step of each run (and dbt's ten slowest nodes), then one table of full
+build, hourly run and their ratio per history size, then the latency of the 5-minute schedule.
+Other work on the machine moves the figures: run nothing else meanwhile.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class RunTimes:
     mode: str = ""
     arrived: int = 0
     published_at: float = 0.0  # time.monotonic() when the publish step ended
+    slowest: list[dict[str, Any]] = field(default_factory=list)  # dbt's slowest nodes
 
     def line(self) -> str:
         steps = "  ".join(f"{step} {self.seconds.get(step, 0):6.1f}" for step in STEPS)
@@ -156,7 +157,12 @@ def insert_copies(dsn: str, table: str, copies: int, first: int, last: int) -> f
 
 
 def run_steps(
-    settings: Settings, name: str, interval: tuple[datetime, datetime], *, full: bool = False
+    settings: Settings,
+    name: str,
+    interval: tuple[datetime, datetime],
+    *,
+    full: bool = False,
+    show_nodes: bool = True,
 ) -> RunTimes:
     """One run of the pipeline's steps, in the DAG's order."""
     times = RunTimes(name)
@@ -184,13 +190,20 @@ def run_steps(
     assert settings.pg_dsn is not None
     with psycopg.connect(settings.pg_dsn.get_secret_value()) as conn:
         row = conn.execute(
-            "select step_seconds, build_mode, raw_events_arrived from quality.pipeline_runs "
+            "select step_seconds, build_mode, raw_events_arrived, "
+            "details -> 'dbt' -> 'slowest' from quality.pipeline_runs "
             "where pipeline_run_id = %s",
             [run.pipeline_run_id],
         ).fetchone()
     assert row is not None
     times.seconds, times.mode, times.arrived = row[0], row[1], row[2] or 0
+    times.slowest = row[3] or []
     print(times.line(), f"  ({times.arrived:,} rows read)", flush=True)
+    if show_nodes:
+        nodes = ", ".join(
+            f"{node['node'].rsplit('.', 1)[-1]} {node['seconds']:.1f}" for node in times.slowest
+        )
+        print(f"    slowest dbt nodes: {nodes}", flush=True)
     return times
 
 
@@ -228,7 +241,10 @@ def simulate_schedule(
             insert_copies(dsn, "bench_simulation", copies, loaded, arrived)
         start = interval_start + timedelta(minutes=tick - period_min)
         times = run_steps(
-            settings, f"5min@{clock_min:04.1f}", (start, start + timedelta(minutes=period_min))
+            settings,
+            f"5min@{clock_min:04.1f}",
+            (start, start + timedelta(minutes=period_min)),
+            show_nodes=False,
         )
         durations.append(times.wall)
         published_min = clock_min + times.wall / 60
@@ -305,6 +321,7 @@ def one_size(
             hourly_rows_read=hourly.arrived,
             full_steps=full.seconds,
             hourly_steps=hourly.seconds,
+            hourly_slowest_nodes=hourly.slowest,
         )
         if args.latency_all or copies == max(args.sizes):
             result["five_minute"] = simulate_schedule(settings, dsn, copies, simulation)
