@@ -239,16 +239,13 @@ _RUN_COLUMNS = (
 def _last_runs(conn: psycopg.Connection) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The latest community_metrics run, and the latest successful one (by started_at, indexed)."""
     # The consumer's own login (pulse_ingest, its healthcheck) may not look into quality at all:
-    # to_regclass would raise there, so ask what the login may read first.
-    present = conn.execute(
-        "select case when has_schema_privilege(ns.oid, 'USAGE') "
-        "then to_regclass('quality.pipeline_runs') end "
-        "from pg_namespace as ns where ns.nspname = 'quality'"
-    ).fetchone()
-    if not present or present[0] is None:
-        return None, None
+    # to_regclass would raise there, so ask what the login may read first (`case` evaluates
+    # each check only when the ones before it passed; `and` would not promise that order).
     readable = conn.execute(
-        "select has_table_privilege('quality.pipeline_runs', 'SELECT')"
+        "select case when not has_schema_privilege(ns.oid, 'USAGE') then false "
+        "when to_regclass('quality.pipeline_runs') is null then false "
+        "else has_table_privilege('quality.pipeline_runs', 'SELECT') end "
+        "from pg_namespace as ns where ns.nspname = 'quality'"
     ).fetchone()
     if not readable or not readable[0]:
         return None, None
