@@ -1,7 +1,7 @@
-"""`pulse consume --processes N`: N full consumers of one group, each with partitions of its own,
-store every event exactly once between them (the fence and the group, as with N consumers
-started by hand), each serves its own metrics port (base + i), and SIGTERM stops them all with
-exit 0.
+"""`pulse consume --processes N`: N full consumers of one group, each with partitions of its own
+(dealt out round-robin), store every event exactly once between them (the fence and the group,
+as with N consumers started by hand), each serves its own metrics port (base + i), and SIGTERM
+stops them all with exit 0.
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ def test_two_processes_share_the_partitions_and_store_every_event_exactly_once(
             return sum(owned) == 4 and all(owned)
 
         wait_until(both_own_partitions, 60, f"both processes owning partitions:\n{tail(log)}")
+        # Round-robin, not range: neighbouring partitions go to different processes.
+        assigned = log.read_text()
+        assert "assigned [0, 2];" in assigned and "assigned [1, 3];" in assigned, tail(log)
         per_process = [scrape(base + i) for i in range(2)]
         events = [value(s, "pulse_ingest_events_total") for s in per_process]
         assert sum(events) == len(expected.events)
