@@ -99,10 +99,9 @@ def consume(
     env: dict[str, str], processes: int, dsn: str, expected: int
 ) -> tuple[float, int, float, float]:
     """Run `pulse consume --processes N` until every message of the topic is committed, then stop
-    it (SIGTERM); wall seconds, peak RSS in MiB of the largest consumer process (each child's
-    own, from wait4: not a maximum over earlier runs), the CPU seconds of all of them, and how
-    many of the machine's cores were busy (anything: consumers, broker, PostgreSQL) from the
-    first commit to the last.
+    it (SIGTERM); wall seconds, peak RSS in MiB of the largest consumer process until then, the
+    CPU seconds of all of them, and how many of the machine's cores were busy (anything:
+    consumers, broker, PostgreSQL) from the first commit to the last.
 
     The bench waits on what PostgreSQL holds, not on the consumers going idle: with two
     processes a rebalance can leave one waiting on the group longer than any idle bound.
@@ -114,13 +113,16 @@ def consume(
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     first_commit = None  # the machine's CPU when rows first arrived (the group has joined)
+    peak = 0
     while (committed := committed_rate(dsn, allow_empty=True)[0]) < expected:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise SystemExit(f"pulse consume stopped before committing {expected:,} messages")
         if committed and first_commit is None:
             first_commit = cpu_jiffies()
+        peak = max(peak, peak_rss_kib(process.pid))
         time.sleep(0.2)
+    peak = max(peak, peak_rss_kib(process.pid))
     wall = time.perf_counter() - started
     busy_cores = 0.0
     if first_commit is not None:
@@ -131,8 +133,36 @@ def consume(
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"pulse consume exited with {process.returncode}")
-    # With --processes the parent waited for its children, so their peak is in its usage.
-    return wall, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime, busy_cores
+    # With --processes the parent waited for its children, so their CPU is in its usage.
+    return wall, peak // 1024, usage.ru_utime + usage.ru_stime, busy_cores
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The largest peak RSS so far (VmHWM) of process `pid` and its children, in KiB.
+
+    Not wait4's ru_maxrss: Linux starts a child's maximum at the peak of the process that
+    started it (the address space it replaced at exec), so a consumer started by this bench
+    after it had built 200k copy rows reported the bench's own peak, not its own.
+    """
+    peaks = []
+    for status in [Path(f"/proc/{pid}/status"), *_children_status(pid)]:
+        with contextlib.suppress(OSError):
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]))
+    return max(peaks, default=0)
+
+
+def _children_status(pid: int) -> list[Path]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                # pid (comm) state ppid ...: comm may hold spaces, so split after its ')'.
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    children.append(entry / "status")
+    return children
 
 
 def committed_rate(dsn: str, allow_empty: bool = False) -> tuple[int, float]:
@@ -221,6 +251,103 @@ class _Figures(list[tuple[str, str]]):
         print(f"{row[0]:<38}{row[1]}", flush=True)
 
 
+@contextlib.contextmanager
+def services(state: Path) -> Iterator[tuple[str, str]]:
+    """(bootstrap, dsn): the services named in the environment, or an embedded stack in `state`
+    that is torn down afterwards."""
+    if os.environ.get("PULSE_KAFKA_BOOTSTRAP") and os.environ.get("PULSE_PG_DSN"):
+        yield os.environ["PULSE_KAFKA_BOOTSTRAP"], os.environ["PULSE_PG_DSN"]
+        return
+    stack = LocalStack(state)
+    info = stack.up()
+    try:
+        yield info.kafka_bootstrap, info.pg_dsn
+    finally:
+        stack.down(purge=True)
+
+
+def world(events: int) -> GeneratorConfig:
+    return GeneratorConfig(events=events, invalid_share=0.001, duplicate_share=0.01, days=60)
+
+
+def fill_topic(bootstrap: str, topic: str, partitions: int, config: GeneratorConfig) -> int:
+    """Create `topic` (and its DLQ) and produce the generated events; the messages sent."""
+    ensure_topics(bootstrap, {topic: partitions, f"{topic}.dlq": 1})
+    print(f"producing ~{config.events:,} events to {topic} ...", flush=True)
+    report = produce(generate(config), bootstrap, topic, show_progress=False)
+    print(f"produced: {report}", flush=True)
+    return sum(report.sent.values())
+
+
+def measure_bare_reads(bootstrap: str, topic: str, total: int, figures: _Figures) -> float:
+    """kafka-python's own rates on the topic; returns that of read + json.loads."""
+    at = load()
+    rate = bare_read(bootstrap, topic, total, decode_json=False)
+    figures.append(("kafka-python bare read", f"{rate:>12,.0f} msg/s   load {at}"))
+    at = load()
+    json_rate = bare_read(bootstrap, topic, total, decode_json=True)
+    figures.append(("kafka-python read + json.loads", f"{json_rate:>12,.0f} msg/s   load {at}"))
+    return json_rate
+
+
+def consume_into_scratch(
+    env: dict[str, str], dsn: str, database: str, processes: int, total: int
+) -> tuple[int, float, float, int, float, float, str]:
+    """One `pulse consume` run into a database of its own: (messages, seconds poll to commit,
+    wall seconds, peak RSS MiB, consumer CPU seconds, cores busy, load before)."""
+    with scratch_database(dsn, database) as scratch:
+        at = load()
+        wall, peak, cpu, busy_cores = consume(
+            {**env, "PULSE_PG_DSN": scratch, "PULSE_CONSUMER_GROUP": f"b-{database}"},
+            processes,
+            scratch,
+            total,
+        )
+        messages, seconds = committed_rate(scratch)
+    return messages, seconds, wall, peak, cpu, busy_cores, at
+
+
+def measure_consume(
+    env: dict[str, str], dsn: str, database: str, processes: int, total: int, figures: _Figures
+) -> tuple[float, int, float]:
+    """`pulse consume` with `processes` processes; (events/s, peak RSS MiB, cores busy)."""
+    messages, seconds, wall, peak, cpu, busy_cores, at = consume_into_scratch(
+        env, dsn, database, processes, total
+    )
+    ingest, consumer_cores = messages / seconds, cpu / seconds
+    figures.append(
+        (
+            f"pulse consume, {processes} process{'es' if processes > 1 else ''}",
+            f"{ingest:>12,.0f} events/s   load {at}; poll -> commit of {messages:,} in "
+            f"{seconds:.1f} s (wall {wall:.1f} s from start to the last commit, incl. group "
+            f"join); peak RSS {peak} MiB; consumer CPU {cpu * 1e6 / messages:.0f} us per message",
+        )
+    )
+    figures.append(
+        (
+            "  cores busy meanwhile",
+            f"{busy_cores:>12.2f} of {os.cpu_count()} (consumers {consumer_cores:.2f}, the rest "
+            f"- broker, PostgreSQL, others - {max(busy_cores - consumer_cores, 0):.2f})",
+        )
+    )
+    return ingest, peak, busy_cores
+
+
+def measure_copy(
+    config: GeneratorConfig, topic: str, partitions: int, dsn: str, database: str, figures: _Figures
+) -> None:
+    """PostgreSQL's side alone: a plain binary COPY of the consumer's rows, then the sink's
+    transactions for them."""
+    rows = copy_rows(config, topic, partitions)
+    with scratch_database(dsn, database) as scratch:
+        at = load()
+        copy_rate = plain_copy(scratch, rows)
+        figures.append(("binary COPY of the same rows", f"{copy_rate:>12,.0f} rows/s   load {at}"))
+        at = load()
+        sink_rate = sink_writes(scratch, rows, topic)
+        figures.append(("the sink's transactions alone", f"{sink_rate:>12,.0f} rows/s   load {at}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -234,151 +361,59 @@ def main() -> None:
     args = parser.parse_args()
 
     figures = _Figures()
-    with tempfile.TemporaryDirectory() as state:
-        stack = None
-        if os.environ.get("PULSE_KAFKA_BOOTSTRAP") and os.environ.get("PULSE_PG_DSN"):
-            bootstrap, dsn = os.environ["PULSE_KAFKA_BOOTSTRAP"], os.environ["PULSE_PG_DSN"]
-        else:
-            stack = LocalStack(Path(state))
-            info = stack.up()
-            bootstrap, dsn = info.kafka_bootstrap, info.pg_dsn
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as state, services(Path(state)) as (bootstrap, dsn):
         run = uuid.uuid4().hex[:8]
-        try:
-            topic = f"bench.events.{run}"
-            ensure_topics(bootstrap, {topic: args.partitions, f"{topic}.dlq": 1})
-            config = GeneratorConfig(
-                events=args.events, invalid_share=0.001, duplicate_share=0.01, days=60
+        topic = f"bench.events.{run}"
+        config = world(args.events)
+        total = fill_topic(bootstrap, topic, args.partitions, config)
+        figures.append(("messages in topic", f"{total:>12,}"))
+        env = {
+            **os.environ,
+            "PULSE_KAFKA_BOOTSTRAP": bootstrap,
+            "PULSE_PSEUDONYM_KEY": KEY,
+            "PULSE_EVENTS_TOPIC": topic,
+            "PULSE_DLQ_TOPIC": f"{topic}.dlq",
+            "PULSE_EVENTS_PARTITIONS": str(args.partitions),
+        }
+        database = f"pulse_bench_{run}"
+
+        json_rate = None if args.rss_only else measure_bare_reads(bootstrap, topic, total, figures)
+        one, rss_small, busy_cores = measure_consume(env, dsn, f"{database}_p1", 1, total, figures)
+        if json_rate is not None:
+            figures.append(("  share of read + json.loads", f"{one / json_rate:>12.0%}"))
+        # More processes add consumers, but every event still costs the broker and PostgreSQL
+        # their share: this machine's cores bound what N can reach.
+        if busy_cores:
+            figures.append(
+                (
+                    "  most N processes can reach here",
+                    f"{cores / busy_cores:>12.2f}x (all cores busy)",
+                )
             )
-            print(f"producing ~{args.events:,} events to {topic} ...", flush=True)
-            report = produce(generate(config), bootstrap, topic, show_progress=False)
-            total = sum(report.sent.values())
-            print(f"produced: {report}", flush=True)
-            figures.append(("messages in topic", f"{total:>12,}"))
+        if not args.rss_only:
+            two, _, _ = measure_consume(env, dsn, f"{database}_p2", 2, total, figures)
+            figures.append(("  2 processes / 1 process", f"{two / one:>12.2f}x"))
+            measure_copy(config, topic, args.partitions, dsn, f"{database}_copy", figures)
+        figures.append((f"consumer peak RSS, {total:,} backlog", f"{rss_small:>12,} MiB"))
 
-            json_rate: float | None = None
-            if not args.rss_only:
-                at = load()
-                rate = bare_read(bootstrap, topic, total, decode_json=False)
-                figures.append(("kafka-python bare read", f"{rate:>12,.0f} msg/s   load {at}"))
-                at = load()
-                json_rate = bare_read(bootstrap, topic, total, decode_json=True)
-                figures.append(
-                    ("kafka-python read + json.loads", f"{json_rate:>12,.0f} msg/s   load {at}")
+        if args.backlog_events:
+            big = f"{topic}.backlog"
+            big_total = fill_topic(bootstrap, big, args.partitions, world(args.backlog_events))
+            messages, seconds, _, peak, _, _, at = consume_into_scratch(
+                {**env, "PULSE_EVENTS_TOPIC": big, "PULSE_DLQ_TOPIC": f"{big}.dlq"},
+                dsn,
+                f"{database}_backlog",
+                1,
+                big_total,
+            )
+            figures.append(
+                (
+                    f"consumer peak RSS, {big_total:,} backlog",
+                    f"{peak:>12,} MiB   ({peak / rss_small:.2f}x; {messages / seconds:,.0f} "
+                    f"events/s, load {at})",
                 )
-
-            env = {
-                **os.environ,
-                "PULSE_KAFKA_BOOTSTRAP": bootstrap,
-                "PULSE_PSEUDONYM_KEY": KEY,
-                "PULSE_EVENTS_TOPIC": topic,
-                "PULSE_DLQ_TOPIC": f"{topic}.dlq",
-                "PULSE_EVENTS_PARTITIONS": str(args.partitions),
-            }
-            one = None
-            for processes in (1,) if args.rss_only else (1, 2):
-                with scratch_database(dsn, f"pulse_bench_{run}_p{processes}") as scratch:
-                    at = load()
-                    wall, peak, cpu, busy_cores = consume(
-                        {
-                            **env,
-                            "PULSE_PG_DSN": scratch,
-                            "PULSE_CONSUMER_GROUP": f"b-{run}-{processes}",
-                        },
-                        processes,
-                        scratch,
-                        total,
-                    )
-                    messages, seconds = committed_rate(scratch)
-                ingest = messages / seconds
-                one = one or ingest
-                figures.append(
-                    (
-                        f"pulse consume, {processes} process{'es' if processes > 1 else ''}",
-                        f"{ingest:>12,.0f} events/s   load {at}; poll -> commit of "
-                        f"{messages:,} in {seconds:.1f} s (wall {wall:.1f} s from start to "
-                        f"the last commit, incl. group join); peak RSS {peak} MiB; consumer "
-                        f"CPU {cpu * 1e6 / messages:.0f} us per message",
-                    )
-                )
-                figures.append(
-                    (
-                        "  cores busy meanwhile",
-                        f"{busy_cores:>12.2f} of {os.cpu_count()} (consumers "
-                        f"{cpu / seconds:.2f}, the rest - broker, PostgreSQL, others - "
-                        f"{max(busy_cores - cpu / seconds, 0):.2f})",
-                    )
-                )
-                if processes == 1:
-                    if json_rate is not None:
-                        figures.append(
-                            ("  share of read + json.loads", f"{ingest / json_rate:>12.0%}")
-                        )
-                    # More processes add consumers, but every event still costs the broker and
-                    # PostgreSQL their share: this machine's cores bound what N can reach.
-                    if busy_cores:
-                        figures.append(
-                            (
-                                "  most N processes can reach here",
-                                f"{(os.cpu_count() or 1) / busy_cores:>12.2f}x (all cores busy)",
-                            )
-                        )
-                    rss_small = peak
-                else:
-                    figures.append(("  2 processes / 1 process", f"{ingest / one:>12.2f}x"))
-
-            if not args.rss_only:
-                rows = copy_rows(config, topic, args.partitions)
-                with scratch_database(dsn, f"pulse_bench_{run}_copy") as scratch:
-                    at = load()
-                    copy_rate = plain_copy(scratch, rows)
-                    figures.append(
-                        ("binary COPY of the same rows", f"{copy_rate:>12,.0f} rows/s   load {at}")
-                    )
-                    at = load()
-                    sink_rate = sink_writes(scratch, rows, topic)
-                    figures.append(
-                        (
-                            "the sink's transactions alone",
-                            f"{sink_rate:>12,.0f} rows/s   load {at}",
-                        )
-                    )
-            figures.append((f"consumer peak RSS, {total:,} backlog", f"{rss_small:>12,} MiB"))
-
-            if args.backlog_events:
-                big = f"{topic}.backlog"
-                ensure_topics(bootstrap, {big: args.partitions, f"{big}.dlq": 1})
-                big_config = GeneratorConfig(
-                    events=args.backlog_events, invalid_share=0.001, duplicate_share=0.01, days=60
-                )
-                print(f"producing ~{args.backlog_events:,} events to {big} ...", flush=True)
-                big_total = sum(
-                    produce(generate(big_config), bootstrap, big, show_progress=False).sent.values()
-                )
-                with scratch_database(dsn, f"pulse_bench_{run}_backlog") as scratch:
-                    at = load()
-                    _, peak, _, _ = consume(
-                        {
-                            **env,
-                            "PULSE_EVENTS_TOPIC": big,
-                            "PULSE_DLQ_TOPIC": f"{big}.dlq",
-                            "PULSE_PG_DSN": scratch,
-                            "PULSE_CONSUMER_GROUP": f"b-{run}-backlog",
-                        },
-                        1,
-                        scratch,
-                        big_total,
-                    )
-                    messages, seconds = committed_rate(scratch)
-                figures.append(
-                    (
-                        f"consumer peak RSS, {big_total:,} backlog",
-                        f"{peak:>12,} MiB   ({peak / rss_small:.2f}x; {messages / seconds:,.0f} "
-                        f"events/s, load {at})",
-                    )
-                )
-        finally:
-            if stack is not None:
-                stack.down(purge=True)
+            )
 
     print()
     for name, text in figures:
