@@ -9,22 +9,30 @@ one hour is about 0.1% of it) and decoded once as the consumer decodes (pseudony
 from text). A history of N x `--base-events` is N copies of that world under other community,
 brand and member ids (each copy loaded by one transaction, as a long-running consumer would
 have), so every size has the same per-community shape and 0.1% of it arrives per hour. The last
-0.2% of the stream is held back: the first half is "the hour", the second the 5-minute
-simulation; late events (the generator delivers ~1% of events 1-2 days late) are among them.
+0.2% of the stream is held back: "the hour" and the 5-minute simulation, and the last hour before
+them is kept out of the history as "one world's hour"; late events (the generator delivers ~1%
+of events 1-2 days late) are among them.
 
 Per size, in a fresh database on one embedded PostgreSQL + Kafka broker:
 1. the history is loaded, then one run of the pipeline's own steps (ingest freshness, raw gate,
    dbt build, marts gate, promote, publish - what the DAG's tasks call, without Airflow's task
    start-up) builds everything: the full build;
-2. the hour arrives in 12 ingest transactions, then one run: the hourly run (incremental);
-3. at the largest size (or every size with --latency-all), a 5-minute schedule on a bench
+2. the hour arrives in 12 ingest transactions, then one run: the hourly run (incremental). Its
+   events are 0.1% of the history at every size, so at 10M it brings ten times the events of
+   the hour at 1M, in ten times the communities;
+3. one world's hour arrives: the hour before the hour, of one copy of the world only (the same
+   events at every size; they arrive an hour late), then one run: what the same new data costs
+   on a larger history. Its interval holds a tenth of the traffic of those before it at 10M,
+   which the raw gate's volume check rightly calls a drop, so this run alone widens the band;
+4. at the largest size (or every size with --latency-all), a 5-minute schedule on a bench
    clock: the next hour's events arrive spread over 60 bench minutes, a run starts every 5 bench
    minutes (or when the previous one ends, if later: one run at a time) and processes what has
    arrived; a run takes as long as it really takes. An event's latency is the end of the publish
    step of the first run that read it minus its arrival.
 
 Printed: seconds per step of each run (and dbt's ten slowest nodes), then one table of full
-build, hourly run and their ratio per history size, then the latency of the 5-minute schedule.
+build, hourly run, their ratio and the run of one world's hour per history size, then the latency
+of the 5-minute schedule.
 Other work on the machine moves the figures: run nothing else meanwhile.
 """
 
@@ -55,7 +63,10 @@ from streaming.decode import EVENT_COLUMNS
 from streaming.topics import ensure_topics, pipeline_topics
 
 STEPS = ("ingest_freshness", "raw_gate", "dbt_build", "marts_gate", "promote", "publish")
-HELD_BACK = 0.002  # of the stream: the hour, then the 5-minute simulation
+HOUR_SHARE = 0.001  # of the history: one hour's events
+# Generated beyond the history: the hour and the 5-minute simulation. One world's hour is the
+# last hour of the history's share, so the world (and both of those) stay as they have been.
+HELD_BACK = 2 * HOUR_SHARE
 SLICES = 12  # ingest transactions of the hour; 5-minute arrivals of the simulation
 END = datetime.fromisoformat("2026-01-26T00:00:00+00:00")
 
@@ -75,8 +86,9 @@ class RunTimes:
         return f"  {self.name:<14} {self.mode:<11} {self.wall:7.1f} s   {steps}"
 
 
-def world(base_events: int, days: int, seed: int, topic: str) -> tuple[list, list, list]:
-    """(history, hour, simulation) rows of one copy of the world, in stream order."""
+def world(base_events: int, days: int, seed: int, topic: str) -> tuple[list, list, list, list]:
+    """(history, one world's hour, hour, simulation) rows of one copy of the world, in stream
+    order."""
     started = time.perf_counter()
     config = GeneratorConfig(
         seed=seed,
@@ -89,13 +101,14 @@ def world(base_events: int, days: int, seed: int, topic: str) -> tuple[list, lis
     values = [m.value for m in generate(config) if m.kind == "valid" and m.value]
     values = values[: round(base_events * (1 + HELD_BACK))]
     rows = decode_rows(values, topic)
-    held = round(len(rows) * HELD_BACK / (1 + HELD_BACK))
-    history, hour, simulation = rows[:-held], rows[-held : -held // 2], rows[-held // 2 :]
+    hour_rows = round(len(rows) * HOUR_SHARE / (1 + HELD_BACK))
+    history, held = rows[: -3 * hour_rows], rows[-3 * hour_rows :]
+    one_world_hour, hour, simulation = (held[i * hour_rows : (i + 1) * hour_rows] for i in range(3))
     print(
         f"world: {len(rows):,} events over {days} days generated and decoded in "
         f"{time.perf_counter() - started:.0f} s; history {len(history):,}, hour {len(hour):,}"
     )
-    return history, hour, simulation
+    return history, one_world_hour, hour, simulation
 
 
 def _clone_expression(column: str) -> sql.Composable:
@@ -265,9 +278,9 @@ def simulate_schedule(
 
 
 def one_size(
-    args: argparse.Namespace, stack: LocalStack, copies: int, parts: tuple[list, list, list]
+    args: argparse.Namespace, stack: LocalStack, copies: int, parts: tuple[list, list, list, list]
 ) -> dict[str, Any]:
-    history, hour, simulation = parts
+    history, one_world_hour, hour, simulation = parts
     info = stack.require_info()
     result: dict[str, Any] = {"history_events": len(history) * copies}
     print(f"\n== history {len(history) * copies:,} events ({copies} x the world)", flush=True)
@@ -288,9 +301,13 @@ def one_size(
             consumer_group=f"bench-{suffix}",
         )
         ensure_topics(info.kafka_bootstrap, pipeline_topics(settings))
-        for name, rows in (("bench_history", history), ("bench_hour", hour)):
+        for name, rows in (
+            ("bench_history", history),
+            ("bench_hour", hour),
+            ("bench_one_world_hour", one_world_hour),
+            ("bench_simulation", simulation),
+        ):
             stage(dsn, name, rows)
-        stage(dsn, "bench_simulation", simulation)
         started = time.perf_counter()
         for copy in range(copies):  # one transaction per copy of the world
             _insert_one_copy(dsn, copy, len(history))
@@ -298,18 +315,22 @@ def one_size(
             # Staged copies hold member keys too: erasure must be able to reach them (it refuses
             # to leave a table behind), and the history's is not needed any more.
             conn.execute("drop table bench_history")
-            conn.execute("grant all on bench_hour, bench_simulation to pulse_owner")
+            conn.execute(
+                "grant all on bench_hour, bench_one_world_hour, bench_simulation to pulse_owner"
+            )
             conn.execute("vacuum analyze raw.community_events")
         result["history_load_s"] = round(time.perf_counter() - started, 1)
         print(f"history loaded in {result['history_load_s']:.0f} s", flush=True)
 
         full = run_steps(settings, "full build", hour_of(history[-len(hour) :]))
-        # The hour arrives in 12 transactions, as consumer batches do.
-        load_s = 0.0
-        for part in range(SLICES):
-            first, last = part * len(hour) // SLICES, (part + 1) * len(hour) // SLICES
-            load_s += insert_copies(dsn, "bench_hour", copies, first, last)
+        load_s = arrive(dsn, "bench_hour", copies, len(hour))
         hourly = run_steps(settings, "hourly run", hour_of(hour))
+        arrive(dsn, "bench_one_world_hour", 1, len(one_world_hour))
+        one_world = run_steps(
+            settings.model_copy(update={"gate_volume_band_low": 0.01}),
+            "1x world hour",
+            hour_of(one_world_hour),
+        )
         result.update(
             full_s=round(full.wall, 1),
             full_dbt_s=round(full.seconds.get("dbt_build", 0), 1),
@@ -322,11 +343,25 @@ def one_size(
             full_steps=full.seconds,
             hourly_steps=hourly.seconds,
             hourly_slowest_nodes=hourly.slowest,
+            one_world_hour_s=round(one_world.wall, 1),
+            one_world_hour_dbt_s=round(one_world.seconds.get("dbt_build", 0), 1),
+            one_world_hour_events=len(one_world_hour),
+            one_world_hour_slowest_nodes=one_world.slowest,
         )
         if args.latency_all or copies == max(args.sizes):
             result["five_minute"] = simulate_schedule(settings, dsn, copies, simulation)
             print(f"5-minute schedule: {result['five_minute']}", flush=True)
     return result
+
+
+def arrive(dsn: str, table: str, copies: int, rows: int) -> float:
+    """`copies` copies of a staged hour arrive in 12 transactions, as consumer batches do; the
+    seconds the inserts took."""
+    load_s = 0.0
+    for part in range(SLICES):
+        first, last = part * rows // SLICES, (part + 1) * rows // SLICES
+        load_s += insert_copies(dsn, table, copies, first, last)
+    return load_s
 
 
 def _insert_one_copy(dsn: str, copy: int, rows: int) -> None:
@@ -352,14 +387,15 @@ def _size(events: int) -> str:
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
         "\n| history | full build | hourly run | hourly / full | dbt full | dbt hourly "
-        "| hour loaded |"
+        "| hour loaded | one world's hour |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {_size(r['history_events'])} | {r['full_s']:.0f} s | {r['hourly_s']:.1f} s | "
             f"{r['ratio']:.1%} | {r['full_dbt_s']:.0f} s | {r['hourly_dbt_s']:.1f} s | "
-            f"{r['hour_events']:,} events in {r['hour_load_s']:.2f} s |"
+            f"{r['hour_events']:,} events in {r['hour_load_s']:.2f} s | "
+            f"{r['one_world_hour_s']:.1f} s ({r['one_world_hour_events']:,} events) |"
         )
     for r in results:
         if "five_minute" in r:
