@@ -1,6 +1,7 @@
 -- A member's actions, one row per action, in one shape: posts, comments, reactions added,
 -- shares, ideas and votes. A view: member daily activity reads it for a few member-days at a
--- time, and the filter reaches each table's (member_key, community_id, day) index.
+-- time, each looked up laterally, so the filter reaches each table's (member_key, community_id,
+-- day) index.
 {{ config(materialized='view') }}
 
 with
