@@ -26,23 +26,13 @@ days as (
 
 ),
 
--- Lateral, so that each reopened day is looked up in each table's (community_id, day) index:
--- joined to the view by hash, the planner read all content in full (928k rows on 1M events
--- of history, for 28 community-days), a cost that grew with the history.
 content_items as (
 
     select items.*
-    from days
-    cross join lateral (
-        select unioned.*
-        from {{ ref('int_content_items_unioned') }} as unioned
-        where
-            unioned.community_id = days.community_id
-            and unioned.activity_date = days.activity_date
-        -- A fence, not paging (nothing is cut): keeps the planner from folding this back into
-        -- a join of the whole view.
-        offset 0  -- noqa: AM09
-    ) as items
+    from {{ ref('int_content_items_unioned') }} as items
+    inner join days
+        on items.community_id = days.community_id
+        and items.activity_date = days.activity_date
 
 ),
 

@@ -1,7 +1,6 @@
 -- The content of a community-day in one shape: its posts (with the engagement they received at
 -- any time), comments, reactions added and shares. A view: the daily content table reads it
--- for a few community-days at a time, each looked up laterally, through each table's
--- (community_id, day) index.
+-- for a few community-days at a time, through each table's (community_id, day) index.
 {{ config(materialized='view') }}
 
 with
