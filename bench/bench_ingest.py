@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,13 +96,22 @@ def scratch_database(dsn: str, name: str) -> Iterator[str]:
             conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
-def consume(
-    env: dict[str, str], processes: int, dsn: str, expected: int
-) -> tuple[float, int, float, float]:
+@dataclass
+class ConsumeRun:
+    """One `pulse consume` run until every message of its topic was committed."""
+
+    messages: int
+    seconds: float  # first poll to last commit, as the consumers recorded them
+    wall: float  # from the start to the last commit, the group join included
+    peak_mib: int  # peak RSS of the largest consumer process
+    cpu_s: float  # of all consumer processes
+    busy_cores: float  # the whole machine's (consumers, broker, PostgreSQL), first commit to last
+    load: str = ""  # the load average before the run
+
+
+def consume(env: dict[str, str], processes: int, dsn: str, expected: int) -> ConsumeRun:
     """Run `pulse consume --processes N` until every message of the topic is committed, then stop
-    it (SIGTERM); wall seconds, peak RSS in MiB of the largest consumer process until then, the
-    CPU seconds of all of them, and how many of the machine's cores were busy (anything:
-    consumers, broker, PostgreSQL) from the first commit to the last.
+    it (SIGTERM).
 
     The bench waits on what PostgreSQL holds, not on the consumers going idle: with two
     processes a rebalance can leave one waiting on the group longer than any idle bound.
@@ -114,11 +124,11 @@ def consume(
     deadline = time.monotonic() + 600
     first_commit = None  # the machine's CPU when rows first arrived (the group has joined)
     peak = 0
-    while (committed := committed_rate(dsn, allow_empty=True)[0]) < expected:
+    while (committed := committed_rate(dsn, allow_empty=True))[0] < expected:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise SystemExit(f"pulse consume stopped before committing {expected:,} messages")
-        if committed and first_commit is None:
+        if committed[0] and first_commit is None:
             first_commit = cpu_jiffies()
         peak = max(peak, peak_rss_kib(process.pid))
         time.sleep(0.2)
@@ -134,7 +144,7 @@ def consume(
     if process.returncode != 0:
         raise SystemExit(f"pulse consume exited with {process.returncode}")
     # With --processes the parent waited for its children, so their CPU is in its usage.
-    return wall, peak // 1024, usage.ru_utime + usage.ru_stime, busy_cores
+    return ConsumeRun(*committed, wall, peak // 1024, usage.ru_utime + usage.ru_stime, busy_cores)
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -145,24 +155,14 @@ def peak_rss_kib(pid: int) -> int:
     after it had built 200k copy rows reported the bench's own peak, not its own.
     """
     peaks = []
-    for status in [Path(f"/proc/{pid}/status"), *_children_status(pid)]:
-        with contextlib.suppress(OSError):
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]))
-    return max(peaks, default=0)
-
-
-def _children_status(pid: int) -> list[Path]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+    with contextlib.suppress(OSError):  # gone already
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for process in [str(pid), *children]:
             with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                # pid (comm) state ppid ...: comm may hold spaces, so split after its ')'.
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    children.append(entry / "status")
-    return children
+                for line in Path(f"/proc/{process}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]))
+    return max(peaks, default=0)
 
 
 def committed_rate(dsn: str, allow_empty: bool = False) -> tuple[int, float]:
@@ -292,45 +292,43 @@ def measure_bare_reads(bootstrap: str, topic: str, total: int, figures: _Figures
 
 def consume_into_scratch(
     env: dict[str, str], dsn: str, database: str, processes: int, total: int
-) -> tuple[int, float, float, int, float, float, str]:
-    """One `pulse consume` run into a database of its own: (messages, seconds poll to commit,
-    wall seconds, peak RSS MiB, consumer CPU seconds, cores busy, load before)."""
+) -> ConsumeRun:
+    """One `pulse consume` run into a database of its own."""
     with scratch_database(dsn, database) as scratch:
         at = load()
-        wall, peak, cpu, busy_cores = consume(
+        run = consume(
             {**env, "PULSE_PG_DSN": scratch, "PULSE_CONSUMER_GROUP": f"b-{database}"},
             processes,
             scratch,
             total,
         )
-        messages, seconds = committed_rate(scratch)
-    return messages, seconds, wall, peak, cpu, busy_cores, at
+    run.load = at
+    return run
 
 
 def measure_consume(
     env: dict[str, str], dsn: str, database: str, processes: int, total: int, figures: _Figures
-) -> tuple[float, int, float]:
-    """`pulse consume` with `processes` processes; (events/s, peak RSS MiB, cores busy)."""
-    messages, seconds, wall, peak, cpu, busy_cores, at = consume_into_scratch(
-        env, dsn, database, processes, total
-    )
-    ingest, consumer_cores = messages / seconds, cpu / seconds
+) -> tuple[float, ConsumeRun]:
+    """`pulse consume` with `processes` processes; its events/s and the run."""
+    run = consume_into_scratch(env, dsn, database, processes, total)
+    ingest, consumer_cores = run.messages / run.seconds, run.cpu_s / run.seconds
     figures.append(
         (
             f"pulse consume, {processes} process{'es' if processes > 1 else ''}",
-            f"{ingest:>12,.0f} events/s   load {at}; poll -> commit of {messages:,} in "
-            f"{seconds:.1f} s (wall {wall:.1f} s from start to the last commit, incl. group "
-            f"join); peak RSS {peak} MiB; consumer CPU {cpu * 1e6 / messages:.0f} us per message",
+            f"{ingest:>12,.0f} events/s   load {run.load}; poll -> commit of {run.messages:,} "
+            f"in {run.seconds:.1f} s (wall {run.wall:.1f} s from start to the last commit, incl. "
+            f"group join); peak RSS {run.peak_mib} MiB; consumer CPU "
+            f"{run.cpu_s * 1e6 / run.messages:.0f} us per message",
         )
     )
     figures.append(
         (
             "  cores busy meanwhile",
-            f"{busy_cores:>12.2f} of {os.cpu_count()} (consumers {consumer_cores:.2f}, the rest "
-            f"- broker, PostgreSQL, others - {max(busy_cores - consumer_cores, 0):.2f})",
+            f"{run.busy_cores:>12.2f} of {os.cpu_count()} (consumers {consumer_cores:.2f}, the "
+            f"rest - broker, PostgreSQL, others - {max(run.busy_cores - consumer_cores, 0):.2f})",
         )
     )
-    return ingest, peak, busy_cores
+    return ingest, run
 
 
 def measure_copy(
@@ -379,20 +377,21 @@ def main() -> None:
         database = f"pulse_bench_{run}"
 
         json_rate = None if args.rss_only else measure_bare_reads(bootstrap, topic, total, figures)
-        one, rss_small, busy_cores = measure_consume(env, dsn, f"{database}_p1", 1, total, figures)
+        one, single = measure_consume(env, dsn, f"{database}_p1", 1, total, figures)
+        rss_small = single.peak_mib
         if json_rate is not None:
             figures.append(("  share of read + json.loads", f"{one / json_rate:>12.0%}"))
         # More processes add consumers, but every event still costs the broker and PostgreSQL
         # their share: this machine's cores bound what N can reach.
-        if busy_cores:
+        if single.busy_cores:
             figures.append(
                 (
                     "  most N processes can reach here",
-                    f"{cores / busy_cores:>12.2f}x (all cores busy)",
+                    f"{cores / single.busy_cores:>12.2f}x (all cores busy)",
                 )
             )
         if not args.rss_only:
-            two, _, _ = measure_consume(env, dsn, f"{database}_p2", 2, total, figures)
+            two, _ = measure_consume(env, dsn, f"{database}_p2", 2, total, figures)
             figures.append(("  2 processes / 1 process", f"{two / one:>12.2f}x"))
             measure_copy(config, topic, args.partitions, dsn, f"{database}_copy", figures)
         figures.append((f"consumer peak RSS, {total:,} backlog", f"{rss_small:>12,} MiB"))
@@ -400,7 +399,7 @@ def main() -> None:
         if args.backlog_events:
             big = f"{topic}.backlog"
             big_total = fill_topic(bootstrap, big, args.partitions, world(args.backlog_events))
-            messages, seconds, _, peak, _, _, at = consume_into_scratch(
+            backlog = consume_into_scratch(
                 {**env, "PULSE_EVENTS_TOPIC": big, "PULSE_DLQ_TOPIC": f"{big}.dlq"},
                 dsn,
                 f"{database}_backlog",
@@ -410,8 +409,8 @@ def main() -> None:
             figures.append(
                 (
                     f"consumer peak RSS, {big_total:,} backlog",
-                    f"{peak:>12,} MiB   ({peak / rss_small:.2f}x; {messages / seconds:,.0f} "
-                    f"events/s, load {at})",
+                    f"{backlog.peak_mib:>12,} MiB   ({backlog.peak_mib / rss_small:.2f}x; "
+                    f"{backlog.messages / backlog.seconds:,.0f} events/s, load {backlog.load})",
                 )
             )
 
