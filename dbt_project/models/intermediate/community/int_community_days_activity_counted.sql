@@ -1,14 +1,13 @@
 -- depends_on: {{ ref('int_communities_reopened') }}
--- WAU/MAU: a member counts on day d when active on any of the 7 (30) days up to d. Each
--- member-day opens a window (int_member_days_windowed) that closes after 7 (30) days or at the
--- member's next active day, so a member's windows never overlap and a running sum of windows
--- opened less windows closed counts each member once.
+-- WAU/MAU: a member counts on day d when active on any of the 7 (30) days up to d. Each active
+-- day opens a window that closes after 7 (30) days or at the member's next active day, so a
+-- member's windows never overlap and a running sum of +1/-1 edges counts each member once.
 --
 -- Incremental: a community is rebuilt from its reopen_from on (nothing about who was active
--- changes before it, so no window opens or closes differently before it). The sums start from
--- the stored figures of the day before reopen_from and add the windows that open or close on
--- the rebuilt days, found by index: a run reads a few days of windows, never a month of
--- member days. The distinct counts are recomputed for the days the new data touches.
+-- changes before it). A member counts on a rebuilt day only when active within the 30 days
+-- before it, so the member days from reopen_from - 30 on are all the sums need: their edges,
+-- summed from that day, give the exact WAU and MAU of every rebuilt day. The distinct counts
+-- are recomputed for the days the new data touches, from a month of member days, never more.
 {{
     config(
         materialized=stateful_materialization(),
@@ -50,184 +49,114 @@ reopened as (
 
 {% endif %}
 
-{% if is_incremental() %}
+member_days as (
 
--- The days each community rebuilds: from reopen_from to its last calendar day. Windows that
--- end later (most MAU windows of the month) change nothing rebuilt and are not read.
-rebuilt as (
-
-    select
-        spine.community_id,
-        reopened.reopen_from,
-        max(spine.activity_date) as rebuilt_through
-    from spine
+    select member_days.*
+    from {{ ref('int_member_days_aggregated') }} as member_days
     inner join reopened
-        on spine.community_id = reopened.community_id
-    group by spine.community_id, reopened.reopen_from
+        on member_days.community_id = reopened.community_id
+    where member_days.activity_date >= reopened.reopen_from - 30
 
 ),
 
--- Windows opened (members active that day) and closed, per rebuilt day with any. Lateral,
--- so that each rebuilt community reads three ranges of the windows' indexes (opened,
--- WAU closed, MAU closed on its rebuilt days); the fence keeps the planner from folding them
--- into joins of the whole table.
-edges as (
+activity_windows as (
 
     select
-        rebuilt.community_id,
-        community_edges.edge_on,
-        community_edges.opened,
-        community_edges.wau_closed,
-        community_edges.mau_closed
-    from rebuilt
-    cross join lateral (  -- noqa: ST05
-        select *
-        from (
-            select
-                windows.activity_date as edge_on,
-                1 as opened,
-                0 as wau_closed,
-                0 as mau_closed
-            from {{ ref('int_member_days_windowed') }} as windows
-            where
-                windows.community_id = rebuilt.community_id
-                and windows.activity_date between rebuilt.reopen_from and rebuilt.rebuilt_through
-
-            union all
-
-            select
-                windows.wau_until as edge_on,
-                0 as opened,
-                1 as wau_closed,
-                0 as mau_closed
-            from {{ ref('int_member_days_windowed') }} as windows
-            where
-                windows.community_id = rebuilt.community_id
-                and windows.wau_until between rebuilt.reopen_from and rebuilt.rebuilt_through
-
-            union all
-
-            select
-                windows.mau_until as edge_on,
-                0 as opened,
-                0 as wau_closed,
-                1 as mau_closed
-            from {{ ref('int_member_days_windowed') }} as windows
-            where
-                windows.community_id = rebuilt.community_id
-                and windows.mau_until between rebuilt.reopen_from and rebuilt.rebuilt_through
-        ) as unfenced
-        offset 0  -- noqa: AM09
-    ) as community_edges
+        community_id,
+        activity_date,
+        lead(activity_date) over (
+            partition by community_id, member_key
+            order by activity_date
+        ) as next_active_on
+    from member_days
 
 ),
 
-{% else %}
-
-windows as (
-
-    select * from {{ ref('int_member_days_windowed') }}
-
-),
-
-edges as (
+activity_edges as (
 
     select
         community_id,
         activity_date as edge_on,
-        1 as opened,
-        0 as wau_closed,
-        0 as mau_closed
-    from windows
+        1 as wau_delta,
+        1 as mau_delta
+    from activity_windows
 
     union all
 
     select
         community_id,
-        wau_until as edge_on,
-        0 as opened,
-        1 as wau_closed,
-        0 as mau_closed
-    from windows
+        least(activity_date + 7, next_active_on) as edge_on,
+        -1 as wau_delta,
+        0 as mau_delta
+    from activity_windows
 
     union all
 
     select
         community_id,
-        mau_until as edge_on,
-        0 as opened,
-        0 as wau_closed,
-        1 as mau_closed
-    from windows
+        least(activity_date + 30, next_active_on) as edge_on,
+        0 as wau_delta,
+        -1 as mau_delta
+    from activity_windows
 
 ),
-
-{% endif %}
 
 edges_by_day as (
 
     select
         community_id,
         edge_on,
-        sum(opened) as opened,
-        sum(opened - wau_closed) as wau_delta,
-        sum(opened - mau_closed) as mau_delta
-    from edges
+        sum(wau_delta) as wau_delta,
+        sum(mau_delta) as mau_delta
+    from activity_edges
     group by community_id, edge_on
 
 ),
 
--- The figures the sums start from: the day before reopen_from as stored (none for a
--- community's first day, or in a full build: every sum starts at 0 there).
-{% if is_incremental() %}
-
-starting as (
-
-    select
-        reopened.community_id,
-        reopened.reopen_from,
-        coalesce(day_before.wau, 0) as wau,
-        coalesce(day_before.mau, 0) as mau
-    from reopened
-    left join {{ this }} as day_before
-        on reopened.community_id = day_before.community_id
-        and reopened.reopen_from - 1 = day_before.activity_date
-
-),
-
-{% else %}
-
-starting as (
+daily_active as (
 
     select
         community_id,
-        reopen_from,
-        0 as wau,
-        0 as mau
-    from reopened
+        activity_date,
+        count(*) as active_members
+    from member_days
+    group by community_id, activity_date
 
 ),
 
-{% endif %}
-
-running_totals as (
+-- The sums start 30 days before the first day rebuilt (or at the community's first day).
+summed_days as (
 
     select
         spine.community_id,
         spine.activity_date,
-        coalesce(edges_by_day.opened, 0) as active_members,
-        starting.wau + sum(coalesce(edges_by_day.wau_delta, 0)) over community_days as wau,
-        starting.mau + sum(coalesce(edges_by_day.mau_delta, 0)) over community_days as mau
+        reopened.reopen_from
     from spine
-    inner join starting
-        on spine.community_id = starting.community_id
+    inner join reopened
+        on spine.community_id = reopened.community_id
+    where spine.activity_date >= reopened.reopen_from - 30
+
+),
+
+running_totals as (
+
+    select
+        summed_days.community_id,
+        summed_days.activity_date,
+        summed_days.reopen_from,
+        coalesce(daily_active.active_members, 0) as active_members,
+        sum(coalesce(edges_by_day.wau_delta, 0)) over community_days as wau,
+        sum(coalesce(edges_by_day.mau_delta, 0)) over community_days as mau
+    from summed_days
     left join edges_by_day
-        on spine.community_id = edges_by_day.community_id
-        and spine.activity_date = edges_by_day.edge_on
-    where spine.activity_date >= starting.reopen_from
+        on summed_days.community_id = edges_by_day.community_id
+        and summed_days.activity_date = edges_by_day.edge_on
+    left join daily_active
+        on summed_days.community_id = daily_active.community_id
+        and summed_days.activity_date = daily_active.activity_date
     window community_days as (
-        partition by spine.community_id
-        order by spine.activity_date
+        partition by summed_days.community_id
+        order by summed_days.activity_date
         rows between unbounded preceding and current row
     )
 
@@ -246,6 +175,7 @@ final as (
         mau::bigint as mau
 
     from running_totals
+    where activity_date >= reopen_from
 
 )
 
