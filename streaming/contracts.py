@@ -8,108 +8,129 @@ the warehouse may not hold NUL characters: PostgreSQL text and jsonb cannot stor
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
     TypeAdapter,
-    model_validator,
 )
+from pydantic_core import CoreSchema, core_schema
+
+# Every rule below is one pydantic-core checks by itself: a Python validator is a call out of
+# pydantic-core's Rust for each value of each event, and they took a quarter of validation's time
+# (README, "Benchmarks"). Strings from JSON cannot hold lone surrogates (the parser refuses
+# them), nor can Python strings that get to a pattern (pydantic-core refuses them first).
+NO_NUL = r"^[^\x00]*$"
+# RFC 3339 with an offset; pydantic alone would also take epoch numbers, a missing offset or
+# missing seconds.
+RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+# The platform is part of the member key ("platform:member_id"), so ':' would let two different
+# pairs give the same text. Control characters are no platform's name, and refusing them keeps
+# pydantic's trim equal to Python's str.strip, which dead letters use for their member key
+# (streaming/redact.py): str.strip also trims \x1c-\x1f, Rust's trim does not.
+PLATFORM = r"^[^:\x00-\x1f\x7f]+$"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _storable(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
-    if value.isascii():  # the common case, checked in O(1): no surrogate can be in it
-        return value
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("lone surrogates are not valid Unicode text") from None
-    return value
+@dataclass(frozen=True)
+class _Native:
+    """A field type given as pydantic-core's own schema, with the JSON Schema it publishes."""
+
+    core: CoreSchema
+    json: dict[str, Any]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return self.core
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return dict(self.json)
 
 
 def _stored(max_length: int, min_length: int = 1) -> type[str]:
     """A string that is stored in the warehouse: bounded, NUL-free."""
     return Annotated[  # type: ignore[return-value]
-        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_storable)
+        str, Field(min_length=min_length, max_length=max_length, pattern=NO_NUL)
     ]
 
 
-# RFC 3339 with an offset; pydantic alone would also take epoch numbers and numeric strings.
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+def _message(error_type: str, message: str, schema: CoreSchema) -> CoreSchema:
+    return core_schema.custom_error_schema(
+        schema, custom_error_type=error_type, custom_error_message=message
+    )
 
 
-def _timestamp(value: Any) -> datetime:
-    # One validator instead of three steps (text check, aware datetime, not before 1970): this
-    # runs for every event. The pattern requires an offset, so the result is always aware.
-    if not isinstance(value, str) or not _RFC3339.match(value):
-        raise ValueError("must be an RFC 3339 timestamp with offset, e.g. 2026-11-02T13:04:05Z")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value[:40]!r} is not a valid date and time") from None
-    return _not_ancient(parsed)
-
-
-def _not_bool(value: Any) -> Any:
-    # JSON true is not the number 1, whatever Python's bool says.
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
-    return value
-
-
-def _not_ancient(value: datetime) -> datetime:
-    # Community events before the Unix epoch are corrupt clocks; year-1 values with a positive
-    # offset would even be stored as BC dates no client can read back.
-    try:
-        too_old = value.astimezone(UTC).year < 1970
-    except OverflowError:  # past either end of datetime's range once in UTC
-        too_old = value.year < 1970
-    if too_old:
-        raise ValueError("must not be before 1970-01-01T00:00:00Z")
-    return value
-
-
-def _platform(value: str) -> str:
-    # The platform is part of the member key ("platform:member_id"): "Discord " and "discord" must
-    # give the same key, and a ':' inside it would let two different pairs give the same text.
-    normalized = value.strip().lower()
-    if not normalized:
-        raise ValueError("must not be blank")
-    if ":" in normalized:
-        raise ValueError("must not contain ':' (the separator of the member key)")
-    return _storable(normalized)
-
-
-# Documented as what it is: an RFC 3339 date-time string (the JSON Schema of AwareDatetime).
-Timestamp = Annotated[datetime, PlainValidator(_timestamp, json_schema_input_type=AwareDatetime)]
+# Text first, so only RFC 3339 gets through; then pydantic's parser (the text is well formed, so
+# what fails here is a date or time that does not exist) and the lower bound: community events
+# before the Unix epoch are corrupt clocks, and year-1 values with a positive offset would even be
+# stored as BC dates no client can read back. The bound compares instants: 1970-01-01T00:30+01:00
+# is before it.
+Timestamp = Annotated[
+    datetime,
+    _Native(
+        core_schema.chain_schema(
+            [
+                _message(
+                    "timestamp_format",
+                    "must be an RFC 3339 timestamp with offset, e.g. 2026-11-02T13:04:05Z",
+                    core_schema.str_schema(pattern=RFC3339, strict=True),
+                ),
+                _message(
+                    "timestamp_value",
+                    "must be a date and time that exists, not before 1970-01-01T00:00:00Z",
+                    core_schema.datetime_schema(strict=False, tz_constraint="aware", ge=EPOCH),
+                ),
+            ]
+        ),
+        {"type": "string", "format": "date-time", "pattern": RFC3339},
+    ),
+]
+# An integer (JSON true and 1.0 are not) that is 1.
+SchemaVersion = Annotated[
+    int,
+    _Native(
+        core_schema.chain_schema(
+            [core_schema.int_schema(strict=True), core_schema.literal_schema([1])]
+        ),
+        {"type": "integer", "const": 1},
+    ),
+]
 CommunityId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]  # COMMUNITY_ID_PATTERN
 Identifier = _stored(128)
 MemberId = _stored(128)  # hashed, never stored as sent
 FreeText = Annotated[str, Field(max_length=10_000)]  # used for sentiment, then dropped
-Sentiment = Annotated[float, Field(ge=-1.0, le=1.0), BeforeValidator(_not_bool)]
+# Strict (the models' config): a JSON boolean is not a number, whatever Python's bool says.
+Sentiment = Annotated[float, Field(ge=-1.0, le=1.0)]
 # A count from the platform: a JSON integer (strict: no booleans, floats or numeric strings), at
 # most 2^53 - 1 so every JSON reader holds it exactly and it fits PostgreSQL's bigint.
-Count = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_not_bool)]
+Count = Annotated[int, Field(ge=0, le=2**53 - 1)]
+# Free text and a sent sentiment never reach the payload column (docs/contracts.md, "Privacy"):
+# the text is kept as its length and score, the sentiment in a column of its own. Excluded
+# here, the payload serialises without them and with no exclusion set passed for each event.
+DroppedText = Annotated[FreeText | None, Field(exclude=True)]
+SentSentiment = Annotated[Sentiment | None, Field(exclude=True)]
 AuthorRole = Literal["member", "brand", "moderator"]
+# Trimmed and lower-cased before the checks: "Discord " and "discord" give the same member key,
+# and blank is invalid.
 Platform = Annotated[
     str,
-    Field(
-        min_length=1,
-        max_length=32,
-        pattern=r"^[^:]+$",
-        description="Trimmed and lower-cased at ingest; may not contain ':'.",
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=32, pattern=PLATFORM
     ),
-    AfterValidator(_platform),
+    Field(
+        description="Trimmed and lower-cased at ingest; may not contain ':' or control characters."
+    ),
 ]
 
 
@@ -140,8 +161,8 @@ class PostCreated(_Payload):
     post_id: Identifier
     author_role: AuthorRole
     content_type: Literal["text", "image", "video", "link", "live_class", "event"]
-    text: FreeText | None = None
-    sentiment: Sentiment | None = None
+    text: DroppedText = None
+    sentiment: SentSentiment = None
     tags: Annotated[list[_stored(64)], Field(max_length=20)] | None = None
 
 
@@ -150,8 +171,8 @@ class CommentCreated(_Payload):
     post_id: Identifier
     parent_comment_id: Identifier | None = None
     author_role: AuthorRole
-    text: FreeText | None = None
-    sentiment: Sentiment | None = None
+    text: DroppedText = None
+    sentiment: SentSentiment = None
 
 
 class ReactionChanged(_Payload):
@@ -169,8 +190,8 @@ class FeedbackSubmitted(_Payload):
     idea_id: Identifier
     title: _stored(200)
     category: _stored(64)
-    text: FreeText | None = None
-    sentiment: Sentiment | None = None
+    text: DroppedText = None
+    sentiment: SentSentiment = None
 
 
 class FeedbackVoted(_Payload):
@@ -209,17 +230,13 @@ class _Envelope(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     event_id: UUID
-    schema_version: Annotated[Literal[1], BeforeValidator(_not_bool)]
+    schema_version: SchemaVersion
     occurred_at: Timestamp
     community_id: CommunityId
-    member_id: MemberId | None = None
+    # Required by the type itself (the one exception overrides it), not by a check after
+    # validation: no Python call per event, and the published schema says so.
+    member_id: MemberId
     platform: Platform | None = None
-
-    @model_validator(mode="after")
-    def _member_required(self) -> _Envelope:
-        if self.member_id is None and self.event_type not in TYPES_WITHOUT_MEMBER:  # type: ignore[attr-defined]
-            raise ValueError(f"member_id is required for {self.event_type}")  # type: ignore[attr-defined]
-        return self
 
 
 class CommunityUpsertedEvent(_Envelope):
@@ -227,6 +244,7 @@ class CommunityUpsertedEvent(_Envelope):
 
     event_type: Literal["community.upserted"]
     payload: CommunityUpserted
+    member_id: MemberId | None = None  # a community has no member (TYPES_WITHOUT_MEMBER)
 
 
 class MemberJoinedEvent(_Envelope):

@@ -23,9 +23,6 @@ from streaming.rows import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, DeadLetter, Event
 
 MAX_VALUE_BYTES = 1024 * 1024
 MAX_DETAIL_CHARS = 500
-# Payload fields that never reach the payload column: free text (its length and sentiment are
-# kept) and the sent sentiment (a column of its own).
-_NOT_IN_PAYLOAD = frozenset({"text", "sentiment"})
 
 REASONS = (
     "invalid_json",
@@ -182,11 +179,9 @@ class Decoder:
             member_ref,
             event.platform,
             # Serialised once more only because the contract changes it: unknown fields and
-            # free text are dropped (privacy), sentiment has a column of its own. The bytes go
-            # into the COPY as they are.
-            payload.__pydantic_serializer__.to_json(
-                payload, exclude=_NOT_IN_PAYLOAD, exclude_none=True
-            ),
+            # free text are dropped (privacy), sentiment has a column of its own (the models
+            # exclude both). The bytes go into the COPY as they are.
+            payload.__pydantic_serializer__.to_json(payload, exclude_none=True),
             sentiment,
             source,
             text_length,

@@ -65,7 +65,7 @@ class Redactor:
                     dropped += 1
                     continue
                 member_key = self._pseudonymizer.member_key(
-                    _platform(parsed.get("platform")), member_id
+                    normalized_platform(parsed.get("platform")), member_id
                 )
                 member_ref = self._pseudonymizer.member_ref(member_id)
                 kept["member_key"] = member_key
@@ -114,8 +114,9 @@ def _member_id(value: Any) -> str | None:
     return None
 
 
-def _platform(value: Any) -> str | None:
-    # Normalised as the contract does, so a dead letter's member key matches the member's rows.
+def normalized_platform(value: Any) -> str | None:
+    """The platform as the contract stores it (trimmed, lower case), so a dead letter's member
+    key matches the member's rows; None when it is no string."""
     return value.strip().lower() if isinstance(value, str) else None
 
 

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, TYPES_WITHOUT_MEMBER
+from streaming.redact import normalized_platform
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "ingest" / "valid_events.jsonl"
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -116,10 +119,34 @@ def test_platform_is_trimmed_and_lower_cased(sent: str, stored: str) -> None:
     assert validate(example("member.joined", platform=sent)).platform == stored
 
 
-@pytest.mark.parametrize("platform", ["a:b", ":", "discord:", "   ", "\t"], ids=repr)
-def test_platform_with_the_key_separator_or_blank_is_rejected(platform: str) -> None:
+@pytest.mark.parametrize(
+    "platform", ["a:b", ":", "discord:", "   ", "\t", "dis\tcord", "discord\x1f", "\x7f"], ids=repr
+)
+def test_platform_with_the_key_separator_a_control_character_or_blank_is_rejected(
+    platform: str,
+) -> None:
     # "a:b" + "c" and "a" + "b:c" would give the same "platform:member_id" text.
     assert rejected(example("member.joined", platform=platform))
+
+
+# Characters where trimming or lower-casing could differ between pydantic-core (Rust) and Python:
+# Unicode spaces, the separators Python's str.strip trims and Rust's trim does not (\x1c-\x1f),
+# letters whose lower case is longer or depends on position, a zero-width character.
+_PLATFORM_CHARACTERS = st.sampled_from(
+    list(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u3000\u180e\u200b")
+    + list("aZ:_-.9\u0130\u03a3\u03c3\u03c2\u01c5\u1e9e\xdf\xc5")  # dotted I, sigmas, dz, sharp s
+)
+
+
+@given(st.text(_PLATFORM_CHARACTERS, max_size=12))
+def test_a_stored_platform_is_what_python_would_make_of_it(sent: str) -> None:
+    # The member key hashes the stored platform, and dead letters compute theirs in Python
+    # (streaming/redact.py): both must agree for every platform the contract accepts.
+    try:
+        stored = validate(example("member.joined", platform=sent)).platform
+    except ValidationError:
+        return
+    assert stored == sent.strip().lower() == normalized_platform(sent)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +174,11 @@ def test_envelope_string_lengths_are_bounded(field: str, maximum: int) -> None:
     assert rejected(example("member.joined", **{field: ""}))
 
 
-@pytest.mark.parametrize("version", [0, 2, -1, "1", None], ids=["0", "2", "-1", "str", "null"])
+@pytest.mark.parametrize(
+    "version",
+    [0, 2, -1, "1", None, 1.0, True],
+    ids=["0", "2", "-1", "str", "null", "float", "bool"],  # 1.0 and true are no integer 1
+)
 def test_schema_version_other_than_1_is_rejected(version: Any) -> None:
     assert rejected(example("member.joined", schema_version=version))
 
@@ -172,10 +203,35 @@ def test_occurred_at_must_be_a_timestamp_with_offset(occurred_at: str) -> None:
 
 @pytest.mark.parametrize(
     "occurred_at",
-    ["2026-05-01T08:00:00Z", "2026-05-01T08:00:00.5-05:30", "2026-05-01T08:00:00+14:00"],
+    [
+        "2026-05-01T08:00:00Z",
+        "2026-05-01T08:00:00.5-05:30",
+        "2026-05-01T08:00:00+14:00",
+        "2026-05-01t08:00:00z",  # RFC 3339 allows both letters in lower case
+        "2026-05-01 08:00:00+00:00",  # and a space for the T
+        "1970-01-01T00:30:00-01:00",  # 01:30 UTC: after the epoch
+    ],
 )
 def test_occurred_at_with_any_offset_is_valid(occurred_at: str) -> None:
     assert validate(example("member.joined", occurred_at=occurred_at)).occurred_at.tzinfo
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        "1970-01-01T00:30:00+01:00",  # 1969-12-31T23:30Z: the bound compares instants
+        "1969-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+05:00",
+        "2026-02-30T00:00:00Z",
+        "2026-05-01T24:00:00Z",
+        "2026-05-01T08:00:60Z",
+        "2026-05-01T08:00:00+24:00",
+        "2026-05-01T08:00Z",
+        "2026-05-01T08:00:00+0100",
+    ],
+)
+def test_occurred_at_before_1970_or_that_does_not_exist_is_rejected(occurred_at: str) -> None:
+    assert rejected(example("member.joined", occurred_at=occurred_at))
 
 
 # Strings that reach the warehouse may not hold NUL (PostgreSQL text/jsonb cannot store it).
@@ -373,3 +429,32 @@ def test_audience_size_that_is_not_a_non_negative_json_integer_is_rejected(
     audience_size: Any,
 ) -> None:
     assert rejected(with_payload("community.upserted", audience_size=audience_size))
+
+
+def _python_validators(schema: Any) -> list[str]:
+    """The core schema types that call back into Python ("function-before", "function-after",
+    "function-wrap", "function-plain" and model validators), anywhere in `schema`."""
+    found = []
+    if isinstance(schema, dict):
+        if str(schema.get("type", "")).startswith("function"):
+            found.append(schema["type"])
+        for value in schema.values():
+            found += _python_validators(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _python_validators(value)
+    return found
+
+
+def test_the_inbound_contract_is_checked_without_calling_python() -> None:
+    # Each Python validator is a call out of pydantic-core for every event: together they took a
+    # quarter of validation's time on the consumer's hot path (README, "Benchmarks").
+    assert _python_validators(INBOUND_ADAPTER.core_schema) == []
+
+
+@pytest.mark.parametrize("event_type", ["post.created", "comment.created", "feedback.submitted"])
+def test_free_text_and_sent_sentiment_are_not_serialised_with_the_payload(event_type: str) -> None:
+    # The payload column is the payload's serialisation (streaming/decode.py): privacy.
+    payload = validate(with_payload(event_type, text="my email is x@y.z", sentiment=0.5)).payload
+    assert (payload.text, payload.sentiment) == ("my email is x@y.z", 0.5)
+    assert set(json.loads(payload.model_dump_json())).isdisjoint({"text", "sentiment"})
