@@ -183,6 +183,23 @@ def test_schema_version_other_than_1_is_rejected(version: Any) -> None:
     assert rejected(example("member.joined", schema_version=version))
 
 
+_JSON_SCALARS = st.one_of(
+    st.integers(),
+    st.integers(-3, 3).map(float),  # integral floats: JSON 1.0 is the shape that got through
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=4),
+)
+
+
+@given(_JSON_SCALARS)
+def test_schema_version_is_only_ever_the_json_integer_1(version: Any) -> None:
+    # Found: a strict Literal[1] also took 1.0 (and true), since 1.0 == True == 1 in Python.
+    is_integer_one = type(version) is int and version == 1
+    assert rejected(example("member.joined", schema_version=version)) is not is_integer_one
+
+
 @pytest.mark.parametrize(
     "event_id",
     ["", "not-a-uuid", "10000000-0000-4000-8000-00000000000", 12345, None],
