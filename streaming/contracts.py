@@ -37,7 +37,15 @@ RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2
 # pydantic's trim equal to Python's str.strip, which dead letters use for their member key
 # (streaming/redact.py): str.strip also trims \x1c-\x1f, Rust's trim does not.
 PLATFORM = r"^[^:\x00-\x1f\x7f]+$"
+COMMUNITY_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What a dead letter says when a value misses one of these patterns (pydantic would quote the
+# pattern itself).
+PATTERN_MESSAGES = {
+    NO_NUL: "NUL characters are not allowed",
+    PLATFORM: "must not contain ':' (the separator of the member key) or control characters",
+    COMMUNITY_ID: "must be 1-64 characters of A-Z, a-z, 0-9 and _ . : -",
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ SchemaVersion = Annotated[
         {"type": "integer", "const": 1},
     ),
 ]
-CommunityId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]  # COMMUNITY_ID_PATTERN
+CommunityId = Annotated[str, Field(pattern=COMMUNITY_ID)]
 Identifier = _stored(128)
 MemberId = _stored(128)  # hashed, never stored as sent
 FreeText = Annotated[str, Field(max_length=10_000)]  # used for sentiment, then dropped
@@ -349,4 +357,4 @@ PAYLOAD_FIELDS: dict[str, frozenset[str]] = {
 }
 ANY_PAYLOAD_FIELDS: frozenset[str] = frozenset().union(*PAYLOAD_FIELDS.values())
 FREE_TEXT_FIELDS: frozenset[str] = frozenset({"text"})  # kept as their length only
-COMMUNITY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+COMMUNITY_ID_PATTERN = re.compile(COMMUNITY_ID)

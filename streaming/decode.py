@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, TYPES_WITH_TEXT
+from streaming.contracts import EVENT_TYPES, INBOUND_ADAPTER, PATTERN_MESSAGES, TYPES_WITH_TEXT
 from streaming.privacy import Pseudonymizer, text_sentiment
 from streaming.redact import MAX_REDACTED_CHARS, Redactor, clean_text, jsonb_text
 from streaming.rows import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, DeadLetter, EventRow
@@ -303,10 +303,14 @@ def _finite_float(text: str) -> float:
 
 def _summarize(error: ValidationError) -> str:
     parts = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
+    # The context only names a missed pattern (never the input): its message in words.
+    for item in error.errors(include_url=False, include_input=False):
         # The discriminator's tag is the first loc element of every union member: drop it.
         loc = [str(p) for p in item["loc"] if str(p) not in EVENT_TYPES]
-        parts.append(f"{'.'.join(loc) or 'value'}: {item['msg']}")
+        message = item["msg"]
+        if item["type"] == "string_pattern_mismatch":
+            message = PATTERN_MESSAGES.get(item.get("ctx", {}).get("pattern"), message)
+        parts.append(f"{'.'.join(loc) or 'value'}: {message}")
     return "; ".join(parts)
 
 

@@ -525,6 +525,25 @@ def test_hostile_values_do_not_leak_into_the_detail(decoder: Decoder) -> None:
     assert "SECRET" not in letter.detail
 
 
+@pytest.mark.parametrize(
+    ("envelope", "detail"),
+    [
+        ({"member_id": "a\x00b"}, "member_id: NUL characters are not allowed"),
+        ({"platform": "a:b"}, "platform: must not contain ':' (the separator of the member key)"),
+        ({"community_id": "plant care"}, "community_id: must be 1-64 characters of A-Z"),
+        ({"occurred_at": "2026-05-01T08:00"}, "occurred_at: must be an RFC 3339 timestamp"),
+        ({"occurred_at": "1969-12-31T23:00:00Z"}, "occurred_at: must be a date and time that"),
+    ],
+    ids=["nul", "platform", "community", "timestamp", "before-1970"],
+)
+def test_the_detail_says_which_rule_a_value_broke_in_words(
+    decoder: Decoder, envelope: dict[str, str], detail: str
+) -> None:
+    # Not pydantic's "String should match pattern '^[^\x00]*$'": operators read these.
+    letter = dead_letter(decoder, encode(example("member.joined", **envelope)), "schema_violation")
+    assert letter.detail.startswith(detail), letter.detail
+
+
 def test_detail_is_bounded(decoder: Decoder) -> None:
     event = {k: [1] for k in EXAMPLES["post.created"]}
     letter = dead_letter(decoder, encode(event), "schema_violation")
