@@ -448,9 +448,8 @@ def mart_differences(dsn: str, left: str, right: str, known: set[str]) -> list[F
                     Failure(
                         source="incremental",
                         name=f"{mart} differs from a full refresh",
-                        detail="; ".join(
-                            f"{row['build']}: {dict(list(row.items())[1:4])}" for row in only[:3]
-                        ),
+                        # Whole rows: the column that differs may be any of them.
+                        detail="; ".join(f"{row['build']}: {dict(row)}" for row in only[:2]),
                         rows=len(only),
                         streams=streams_of(only, known),
                     )

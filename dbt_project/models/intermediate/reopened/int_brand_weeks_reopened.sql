@@ -5,7 +5,9 @@
 -- depends_on: {{ ref('int_posts_engagement_summed') }}
 -- The brand weeks whose engagement lift the run may change: for every reopened community its
 -- brand's weeks from the week before its reopen_from on (members at the start of a week, active
--- members and the week's posts change no earlier), the week of every reopened thread's post
+-- members and the week's posts change no earlier), also the weeks in which the community itself
+-- no longer has a day (an erasure can move its first day later: the brand's week then counts
+-- one community less), the week of every reopened thread's post
 -- (engagement counts in the week the post was created), and every week of a community an
 -- upsert moved to another brand or kind, for the old brand (the base build's dim_community)
 -- and the new. Empty in a full build.
@@ -62,19 +64,32 @@ reclassified as (
 
 ),
 
-community_weeks_changed as (
+brand_calendar as (
 
-    select
-        community_weeks.community_id,
+    select distinct
+        communities.brand_id,
         community_weeks.week_start
     from community_weeks
-    inner join {{ ref('int_communities_reopened') }} as reopened
-        on community_weeks.community_id = reopened.community_id
-    where
-        community_weeks.week_start
-        >= date_trunc('week', (reopened.reopen_from - 1)::timestamp)::date
+    inner join communities
+        on community_weeks.community_id = communities.community_id
 
-    union
+),
+
+-- The first week each brand's reopened communities can change: from there on every week of the
+-- brand's calendar, whether the reopened community still has days in it or not.
+brands_reopened_from as (
+
+    select
+        communities.brand_id,
+        min(date_trunc('week', (reopened.reopen_from - 1)::timestamp)::date) as week_start
+    from {{ ref('int_communities_reopened') }} as reopened
+    inner join communities
+        on reopened.community_id = communities.community_id
+    group by communities.brand_id
+
+),
+
+thread_weeks as (
 
     select
         posts.community_id,
@@ -89,11 +104,21 @@ community_weeks_changed as (
 brand_weeks as (
 
     select
+        brand_calendar.brand_id,
+        brand_calendar.week_start
+    from brand_calendar
+    inner join brands_reopened_from
+        on brand_calendar.brand_id = brands_reopened_from.brand_id
+        and brand_calendar.week_start >= brands_reopened_from.week_start
+
+    union
+
+    select
         communities.brand_id,
-        community_weeks_changed.week_start
-    from community_weeks_changed
+        thread_weeks.week_start
+    from thread_weeks
     inner join communities
-        on community_weeks_changed.community_id = communities.community_id
+        on thread_weeks.community_id = communities.community_id
 
     union
 
