@@ -303,7 +303,7 @@ def _finite_float(text: str) -> float:
 
 def _summarize(error: ValidationError) -> str:
     parts = []
-    # The context only names a missed pattern (never the input): its message in words.
+    # With the context, for one thing only: which pattern a value missed, to say it in words.
     for item in error.errors(include_url=False, include_input=False):
         # The discriminator's tag is the first loc element of every union member: drop it.
         loc = [str(p) for p in item["loc"] if str(p) not in EVENT_TYPES]
