@@ -77,14 +77,20 @@ brand_calendar as (
 
 -- The first week each brand's reopened communities can change: from there on every week of the
 -- brand's calendar, whether the reopened community still has days in it or not.
+community_reopen_weeks as (
+
+    {{ community_reopen_weeks(none, true, days_before=1) }}
+
+),
+
 brands_reopened_from as (
 
     select
         communities.brand_id,
-        min(date_trunc('week', (reopened.reopen_from - 1)::timestamp)::date) as week_start
-    from {{ ref('int_communities_reopened') }} as reopened
+        min(community_reopen_weeks.reopen_week) as week_start
+    from community_reopen_weeks
     inner join communities
-        on reopened.community_id = communities.community_id
+        on community_reopen_weeks.community_id = communities.community_id
     group by communities.brand_id
 
 ),
